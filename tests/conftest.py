@@ -1,0 +1,43 @@
+"""Suite-wide set-up: offline, network guard, and one strict build of the site."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+_GUARD_DIR = REPO / "tests" / "netguard"
+_LOG = Path(tempfile.gettempdir()) / f"fieldguide-netguard-{os.getpid()}.log"
+
+os.environ.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", NO_MKDOCS_2_WARNING="1",
+                  FIELDGUIDE_NETGUARD_LOG=str(_LOG), MPLBACKEND="Agg")
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(_GUARD_DIR), *filter(None, [os.environ.get("PYTHONPATH")])])
+_LOG.unlink(missing_ok=True)
+
+from fieldguide import netguard  # noqa: E402
+
+netguard.install()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _LOG.exists() and _LOG.read_text().strip():
+        print(f"\nNETWORK GUARD: connections to non-loopback addresses during the suite:\n{_LOG.read_text()}")
+        session.exitstatus = 1
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory) -> Path:
+    """The site built once with ``mkdocs build --strict`` (executing every snippet)."""
+    out = tmp_path_factory.mktemp("site")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+        cwd=REPO, capture_output=True, text=True,
+    )
+    assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stderr[-4000:]}"
+    return out
