@@ -1,0 +1,1 @@
+"""MkDocs build hooks: render executed results (and quizzes) into pages."""
