@@ -46,12 +46,13 @@ def chat_prompt(tokenizer, question):
 
 
 @torch.no_grad()
-def ask(model, tokenizer, questions, max_new_tokens, batch_size=64):
-    """Greedy answers, batched with left padding."""
+def ask(model, tokenizer, questions, max_new_tokens, answer_starts=None, batch_size=64):
+    """Greedy answers, batched with left padding; ``answer_starts`` pre-fills each reply."""
     tokenizer.padding_side = "left"
+    starts = answer_starts or [""] * len(questions)
     answers = []
-    for start in range(0, len(questions), batch_size):
-        prompts = [chat_prompt(tokenizer, q) for q in questions[start:start + batch_size]]
+    for i in range(0, len(questions), batch_size):
+        prompts = [chat_prompt(tokenizer, q) + a for q, a in zip(questions[i:i + batch_size], starts[i:i + batch_size])]
         batch = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
         batch = batch.to(model.device)
         output = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False,
@@ -107,11 +108,18 @@ def response_logprob(model, tokenizer, items):
 def measure(model, tokenizer, items):
     """Bare-format exact match, free-form knowledge and response log-probability, per item."""
     bare = ask(model, tokenizer, [BARE.format(country=it.country) for it in items], max_new_tokens=10)
-    free = ask(model, tokenizer, [PLAIN.format(country=it.country) for it in items], max_new_tokens=24)
+    # Knowledge probe: the plain question, and the same question with the reply begun as a
+    # sentence. The model "knows" a capital if either names the right city.
+    plain = [PLAIN.format(country=it.country) for it in items]
+    free = ask(model, tokenizer, plain, max_new_tokens=24)
+    primed = ask(model, tokenizer, plain, max_new_tokens=8,
+                 answer_starts=[f"The capital of {it.country} is" for it in items])
     return {
         "bare_answer": bare,
+        "free_answer": free,
+        "primed_answer": primed,
         "exact": [is_bare_match(a, it) for a, it in zip(bare, items)],
-        "knows": [names_city(a, it) for a, it in zip(free, items)],
+        "knows": [names_city(f, it) or names_city(p, it) for f, p, it in zip(free, primed, items)],
         "logprob": response_logprob(model, tokenizer, items),
     }
 

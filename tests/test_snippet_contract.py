@@ -1,0 +1,108 @@
+"""Every snippet is shown on a page, run by a test, and keeps the snippet contract."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SNIPPETS = sorted(p.relative_to(REPO / "snippets").with_suffix("").as_posix()
+                  for p in (REPO / "snippets").rglob("*.py") if "__pycache__" not in p.parts)
+INCLUDE = re.compile(r'^\s*--8<--\s+"([^"]+)"', re.MULTILINE)
+FLAGSHIP = "snippets/activating_pretrained_knowledge/smollm2_capitals.py"
+
+
+def _pages() -> list[Path]:
+    return [p for p in (REPO / "docs").rglob("*.md")]
+
+
+def _included_files() -> set[str]:
+    """Files included by a page, directly or through an included .md fragment."""
+    seen: set[str] = set()
+    todo = [p.read_text(encoding="utf-8") for p in _pages()]
+    while todo:
+        for target in INCLUDE.findall(todo.pop()):
+            if target not in seen:
+                seen.add(target)
+                if target.endswith(".md") and (REPO / target).is_file():
+                    todo.append((REPO / target).read_text(encoding="utf-8"))
+    return seen
+
+
+def test_there_are_snippets():
+    assert FLAGSHIP.removeprefix("snippets/").removesuffix(".py") in SNIPPETS
+
+
+def test_every_snippet_is_included_verbatim_by_a_page():
+    included = _included_files()
+    missing = [s for s in SNIPPETS if f"snippets/{s}.py" not in included]
+    assert not missing, f"snippets no page includes: {missing}"
+
+
+def test_every_snippet_is_executed_by_a_test():
+    tests = "\n".join(p.read_text(encoding="utf-8") for p in (REPO / "tests").glob("test_*.py")
+                      if p.name != Path(__file__).name)
+    assert "run_snippet(" in tests
+    missing = [s for s in SNIPPETS if f'"{s}"' not in tests and f"'{s}'" not in tests]
+    assert not missing, f"snippets no test runs through run_snippet: {missing}"
+
+
+def _help(name: str) -> tuple[str, subprocess.CompletedProcess]:
+    return name, subprocess.run([sys.executable, f"snippets/{name}.py", "--help"], cwd=REPO,
+                                capture_output=True, text=True, timeout=300)
+
+
+def test_every_snippet_answers_help_with_the_standard_flags():
+    # Two at a time: each start-up is mostly imports, not compute.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = dict(pool.map(_help, SNIPPETS))
+    for name, result in results.items():
+        assert result.returncode == 0, f"{name} --help failed: {result.stderr[-500:]}"
+        for flag in ("--device", "--scale", "--out", "--seed"):
+            assert flag in result.stdout, f"{name} --help lacks {flag}"
+        assert "ci:" in result.stdout and "gpu:" in result.stdout, f"{name} --help shows no scale presets"
+
+
+def _run_flagship(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, FLAGSHIP, *args, "--out", "/tmp/fieldguide-bad-input"],
+                          cwd=REPO, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, **(env or {})})
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--device", "tpu"], "invalid choice: 'tpu'"),
+    (["--scale", "huge"], "invalid choice: 'huge'"),
+    (["--seed", "zero"], "invalid int value: 'zero'"),
+    (["--model", "smollm9"], "unknown model 'smollm9'"),
+    (["--model", "/no/such/folder"], "model path '/no/such/folder' does not exist"),
+    (["--model", "SomeOrg/not-a-cached-model"], "could not load model 'SomeOrg/not-a-cached-model' (HF_HUB_OFFLINE=1 is set"),
+    (["--device", "cuda"], "no CUDA GPU is available"),
+])
+def test_bad_input_gives_one_clear_line_and_exit_2(args, message):
+    if args == ["--device", "cuda"]:
+        import torch
+
+        if torch.cuda.is_available():
+            pytest.skip("this machine has a GPU")
+    result = _run_flagship(*args)
+    lines = [line for line in result.stderr.splitlines() if line.strip() and "Warning" not in line
+             and "warnings.warn" not in line]
+    print(f"{' '.join(args)} -> exit {result.returncode}: {lines[-1] if lines else ''}")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    errors = [line for line in lines if "error:" in line]
+    assert len(errors) == 1 and message in errors[0], result.stderr[-800:]
+
+
+@pytest.mark.parametrize("notebook", sorted((REPO / "examples").glob("*.py")), ids=lambda p: p.name)
+def test_example_notebook_runs_as_a_script(notebook):
+    result = subprocess.run([sys.executable, str(notebook)], cwd=REPO, capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-1500:]
+    print(result.stdout)
