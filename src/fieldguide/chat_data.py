@@ -1,0 +1,248 @@
+"""Chat-formatted training data for generative fine-tuning: prompts, masks, log-probs.
+
+Shared plumbing of the SFT, DPO and probing snippets. The teaching code (training loops,
+LoRA configs, the DPO loss) stays in the snippets; this module only turns
+(prompt, response) pairs into token ids with a *response mask*, pads them into batches,
+and reads per-token log-probabilities of the response back out of a model.
+
+Data sets written into the repository (``fieldguide/data/``):
+
+* ``instructions.jsonl`` - 64 hand-written instructions with short, direct answers
+  (five categories: facts, define, math, rewrite, advice).
+* ``preferences.jsonl`` - prompts with a concise answer (chosen) and a rambling one
+  (rejected), for preference tuning.
+* ``instruction_tasks.jsonl`` - small tasks expressed only by an instruction
+  (e.g. "Write the plural of the noun."), several examples each.
+"""
+
+from __future__ import annotations
+
+import random
+import resource
+import sys
+import threading
+import time
+from dataclasses import dataclass
+
+from fieldguide.datasets import read_jsonl
+
+IGNORE = -100  # label value that cross-entropy skips
+
+
+# ---------------------------------------------------------------- data sets
+def instruction_set() -> list[dict]:
+    """64 instructions with short, direct responses: dicts with category, prompt, response."""
+    return read_jsonl("instructions.jsonl")
+
+
+def preference_pairs() -> list[dict]:
+    """Prompts with a concise (chosen) and a rambling (rejected) response."""
+    return read_jsonl("preferences.jsonl")
+
+
+def instruction_tasks() -> list[dict]:
+    """Examples of small tasks given only by an instruction: task, instruction, input, output."""
+    return read_jsonl("instruction_tasks.jsonl")
+
+
+def stratified_split(items: list[dict], n_heldout: int, key: str = "category",
+                     seed: int = 0) -> tuple[list[dict], list[dict]]:
+    """(train, held-out): held-out takes items round-robin across ``key`` so every group appears."""
+    rng = random.Random(seed)
+    groups: dict[str, list[dict]] = {}
+    for item in items:
+        groups.setdefault(item[key], []).append(item)
+    for group in groups.values():
+        rng.shuffle(group)
+    heldout: list[dict] = []
+    while len(heldout) < n_heldout and any(groups.values()):
+        for name in sorted(groups):
+            if groups[name] and len(heldout) < n_heldout:
+                heldout.append(groups[name].pop())
+    train = [item for group in groups.values() for item in group]
+    rng.shuffle(train)
+    return train, heldout
+
+
+# ---------------------------------------------------------------- encoding
+def prompt_text(tokenizer, user: str) -> str:
+    """The chat template up to and including the assistant's turn header."""
+    return tokenizer.apply_chat_template(
+        [{"role": "user", "content": user}], tokenize=False, add_generation_prompt=True)
+
+
+@dataclass
+class Example:
+    ids: list[int]
+    labels: list[int]  # IGNORE on prompt tokens when the prompt is masked
+
+    @property
+    def n_response(self) -> int:
+        return sum(label != IGNORE for label in self.labels)
+
+
+def encode(tokenizer, prompt: str, response: str, mask_prompt: bool = True) -> Example:
+    """Prompt (chat-formatted) + response + end-of-turn as ids; labels mask the prompt.
+
+    With ``mask_prompt=False`` every token is a target except the first, as in plain
+    language modelling on the whole conversation.
+    """
+    prompt_ids = tokenizer(prompt_text(tokenizer, prompt), add_special_tokens=False).input_ids
+    response_ids = tokenizer(response + tokenizer.eos_token, add_special_tokens=False).input_ids
+    ids = prompt_ids + response_ids
+    labels = ([IGNORE] * len(prompt_ids) if mask_prompt else list(prompt_ids)) + response_ids
+    return Example(ids, labels)
+
+
+@dataclass
+class Batch:
+    input_ids: "torch.Tensor"  # noqa: F821
+    labels: "torch.Tensor"  # noqa: F821
+    attention_mask: "torch.Tensor"  # noqa: F821
+
+    @property
+    def n_targets(self) -> int:
+        return int((self.labels[:, 1:] != IGNORE).sum())
+
+
+def collate(examples: list[Example], pad_id: int, device=None) -> Batch:
+    """Right-pad to the longest example; padded positions are masked and ignored."""
+    import torch
+
+    width = max(len(e.ids) for e in examples)
+    input_ids = torch.tensor([e.ids + [pad_id] * (width - len(e.ids)) for e in examples])
+    labels = torch.tensor([e.labels + [IGNORE] * (width - len(e.labels)) for e in examples])
+    attention = torch.tensor([[1] * len(e.ids) + [0] * (width - len(e.ids)) for e in examples])
+    return Batch(input_ids.to(device), labels.to(device), attention.to(device))
+
+
+def batches(examples: list, batch_size: int, seed: int | None = None):
+    """Consecutive batches, shuffled with ``seed`` (None keeps the order)."""
+    order = list(range(len(examples)))
+    if seed is not None:
+        random.Random(seed).shuffle(order)
+    for start in range(0, len(order), batch_size):
+        yield [examples[i] for i in order[start:start + batch_size]]
+
+
+# ---------------------------------------------------------------- log-probs
+def token_logprobs(model, batch: Batch):
+    """(log p of each target token, mask of targets), both [batch, length-1]; keeps grad."""
+    import torch
+
+    logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits[:, :-1]
+    targets = batch.labels[:, 1:]
+    mask = targets != IGNORE
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    picked = logp.gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+    return picked * mask, mask
+
+
+def sequence_logprobs(model, batch: Batch):
+    """Summed log-probability of each example's target tokens, shape [batch]; keeps grad."""
+    picked, _ = token_logprobs(model, batch)
+    return picked.sum(dim=1)
+
+
+def heldout_loss(model, examples: list[Example], pad_id: int, batch_size: int = 16) -> float:
+    """Mean cross-entropy per target token over ``examples`` (no grad, eval mode)."""
+    import torch
+
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for group in batches(examples, batch_size):
+            batch = collate(group, pad_id, model.device)
+            picked, mask = token_logprobs(model, batch)
+            total -= float(picked.sum())
+            count += int(mask.sum())
+    model.train(was_training)
+    return total / max(count, 1)
+
+
+def generate(model, tokenizer, prompts: list[str], max_new_tokens: int,
+             batch_size: int = 32) -> list[list[int]]:
+    """Greedy continuations (token ids, up to and without the end-of-turn) for chat prompts."""
+    import torch
+
+    was_training = model.training
+    model.eval()
+    tokenizer.padding_side = "left"
+    out: list[list[int]] = []
+    with torch.no_grad():
+        for start in range(0, len(prompts), batch_size):
+            texts = [prompt_text(tokenizer, p) for p in prompts[start:start + batch_size]]
+            enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+            enc = enc.to(model.device)
+            ids = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
+                                 pad_token_id=tokenizer.pad_token_id)[:, enc.input_ids.shape[1]:]
+            for row in ids.tolist():
+                if tokenizer.eos_token_id in row:
+                    row = row[:row.index(tokenizer.eos_token_id)]
+                out.append(row)
+    tokenizer.padding_side = "right"
+    model.train(was_training)
+    return out
+
+
+def parameter_counts(model) -> tuple[int, int]:
+    """(trainable, total) parameters."""
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return trainable, sum(p.numel() for p in model.parameters())
+
+
+# ---------------------------------------------------------------- memory
+class PeakMemory:
+    """Peak memory of a block: CUDA allocator peak on a GPU, else sampled resident memory.
+
+    On CPU a thread samples the process's resident set every 5 ms; ``peak_mb`` is the
+    highest value seen above the level at entry (what the block added).
+    """
+
+    def __init__(self, device):
+        self.device = device
+        self.peak_mb = 0.0
+
+    def __enter__(self):
+        import torch
+
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            self._base = torch.cuda.memory_allocated()
+        else:
+            self._base = _rss_bytes()
+            self._peak = self._base
+            self._stop = threading.Event()
+            self._thread = threading.Thread(target=self._sample, daemon=True)
+            self._thread.start()
+        return self
+
+    def _sample(self):
+        while not self._stop.is_set():
+            self._peak = max(self._peak, _rss_bytes())
+            time.sleep(0.005)
+
+    def __exit__(self, *exc):
+        import torch
+
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+            peak = torch.cuda.max_memory_allocated()
+        else:
+            self._stop.set()
+            self._thread.join()
+            peak = max(self._peak, _rss_bytes())
+        self.peak_mb = (peak - self._base) / 2**20
+        return False
+
+
+def _rss_bytes() -> int:
+    try:
+        with open("/proc/self/statm") as handle:
+            pages = int(handle.read().split()[1])
+        return pages * resource.getpagesize()
+    except OSError:  # not Linux: the lifetime peak is the best we have
+        scale = 1 if sys.platform == "darwin" else 1024
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
