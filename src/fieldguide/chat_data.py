@@ -94,6 +94,12 @@ def encode(tokenizer, prompt: str, response: str, mask_prompt: bool = True) -> E
     return Example(ids, labels)
 
 
+def continuation(tokenizer, prompt: str, response_ids: list[int]) -> Example:
+    """A chat prompt followed by given response token ids (e.g. a model's own generation)."""
+    prompt_ids = tokenizer(prompt_text(tokenizer, prompt), add_special_tokens=False).input_ids
+    return Example(prompt_ids + list(response_ids), [IGNORE] * len(prompt_ids) + list(response_ids))
+
+
 @dataclass
 class Batch:
     input_ids: "torch.Tensor"  # noqa: F821
@@ -184,6 +190,35 @@ def generate(model, tokenizer, prompts: list[str], max_new_tokens: int,
     tokenizer.padding_side = "right"
     model.train(was_training)
     return out
+
+
+def supervised_fine_tune(model, examples: list[Example], pad_id: int, lr: float, epochs: int,
+                         batch_size: int, seed: int = 0, desc: str = "fine-tuning") -> list[float]:
+    """The plain SFT loop (AdamW, cross-entropy on labelled tokens); returns per-step losses.
+
+    Written out step by step in ``snippets/fine_tuning_standard_adaptation_llms/``; other
+    snippets, whose subject is what happens *after* fine-tuning, call it from here.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
+    model.train()
+    losses: list[float] = []
+    with tqdm(total=epochs * -(-len(examples) // batch_size), desc=desc, leave=False) as bar:
+        for epoch in range(epochs):
+            for group in batches(examples, batch_size, seed=seed + epoch):
+                batch = collate(group, pad_id, model.device)
+                loss = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
+                             labels=batch.labels).loss
+                loss.backward()
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                losses.append(loss.item())
+                bar.update(1)
+                bar.set_postfix(loss=f"{losses[-1]:.3f}")
+    model.eval()
+    return losses
 
 
 def parameter_counts(model) -> tuple[int, int]:
