@@ -1,0 +1,344 @@
+"""Plumbing for the sentiment-classification chapters: data, batching, metrics, costs.
+
+The teaching code (the frozen head, the training loop, the LoRA config, the prompt) stays
+in the snippets. This module holds what every one of them needs and none should repeat:
+the fixed splits of the customer-message set, balanced label subsets for the
+label-efficiency curve, tokenised batches, accuracy and macro-F1, peak memory, timing
+per 100 messages, and saving a classifier as a standard Hugging Face folder.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from fieldguide.datasets import read_jsonl
+
+LABELS = ("negative", "neutral", "positive")
+ID2LABEL = dict(enumerate(LABELS))
+DATA_FILE = "customer_sentiment.jsonl"
+
+
+@dataclass(frozen=True)
+class Split:
+    texts: list[str]
+    labels: list[int]  # indices into LABELS
+    hard: list[bool]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def sentiment_splits() -> dict[str, Split]:
+    """The fixed train / validation / test splits of the customer-message set."""
+    rows = read_jsonl(DATA_FILE)
+    splits = {}
+    for name in ("train", "validation", "test"):
+        chosen = [r for r in rows if r["split"] == name]
+        splits[name] = Split([r["text"] for r in chosen], [LABELS.index(r["label"]) for r in chosen],
+                             [bool(r["hard"]) for r in chosen])
+    return splits
+
+
+def label_subset(split: Split, n: int, seed: int) -> Split:
+    """``n`` training examples drawn from ``split``, as balanced over the classes as n allows.
+
+    Seeded, and nested for one seed: the 8 examples are among the 32, the 32 among the 128.
+    """
+    if not 0 < n <= len(split):
+        raise ValueError(f"cannot take {n} of {len(split)} examples")
+    rng = random.Random(seed)
+    by_class = [[i for i, y in enumerate(split.labels) if y == c] for c in range(len(LABELS))]
+    for indices in by_class:
+        rng.shuffle(indices)
+    order = [i for group in zip(*by_class) for i in group]  # round-robin over classes
+    leftover = [i for group in by_class for i in group[len(order) // len(by_class):]]
+    chosen = (order + leftover)[:n]
+    rng.shuffle(chosen)
+    return Split([split.texts[i] for i in chosen], [split.labels[i] for i in chosen],
+                 [split.hard[i] for i in chosen])
+
+
+def length_batches(tokenizer, texts: list[str], batch_size: int, max_length: int,
+                   order: list[int] | None = None):
+    """Yield (indices, tokenised batch): texts grouped by length so little is padding.
+
+    ``order`` (a shuffled index list) makes training batches random; batches are then
+    formed from neighbours in length within windows of 8 batches.
+    """
+    order = list(range(len(texts))) if order is None else list(order)
+    lengths = [len(t) for t in texts]
+    window = batch_size * 8
+    for start in range(0, len(order), window):
+        chunk = sorted(order[start:start + window], key=lambda i: lengths[i])
+        for b in range(0, len(chunk), batch_size):
+            indices = chunk[b:b + batch_size]
+            batch = tokenizer([texts[i] for i in indices], padding=True, truncation=True,
+                              max_length=max_length, return_tensors="pt")
+            yield indices, batch
+
+
+def accuracy(predicted, gold) -> float:
+    predicted, gold = list(predicted), list(gold)
+    return sum(int(p == g) for p, g in zip(predicted, gold)) / max(len(gold), 1)
+
+
+def macro_f1(predicted, gold, n_classes: int = len(LABELS)) -> float:
+    """Unweighted mean of the per-class F1 scores (a class never predicted scores 0)."""
+    predicted, gold = list(predicted), list(gold)
+    scores = []
+    for c in range(n_classes):
+        tp = sum(1 for p, g in zip(predicted, gold) if p == c and g == c)
+        fp = sum(1 for p, g in zip(predicted, gold) if p == c and g != c)
+        fn = sum(1 for p, g in zip(predicted, gold) if p != c and g == c)
+        scores.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    return sum(scores) / n_classes
+
+
+def scores(predicted, gold) -> dict[str, float]:
+    return {"accuracy": accuracy(predicted, gold), "macro_f1": macro_f1(predicted, gold)}
+
+
+def trainable_parameters(model) -> tuple[int, int]:
+    """(trainable, total) parameter counts."""
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    return trainable, total
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class PeakMemory:
+    """Peak memory of a block: on CUDA the allocator's peak, on CPU the process's resident set.
+
+    On CPU a background thread samples the resident set size every few milliseconds;
+    ``peak_mb`` is the highest value seen (weights, optimiser state, activations and the
+    Python/torch runtime together) and ``extra_mb`` is that minus the value on entry.
+    """
+
+    def __init__(self, device=None, interval: float = 0.005):
+        self.device = str(device) if device is not None else "cpu"
+        self.interval = interval
+        self.peak_mb = self.extra_mb = 0.0
+
+    def __enter__(self):
+        if self.device.startswith("cuda"):
+            import torch
+
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            self._start = torch.cuda.memory_allocated()
+        else:
+            self._start = self._peak = _rss_bytes() if os.path.exists("/proc/self/statm") else 0
+            self._stop = threading.Event()
+            self._thread = threading.Thread(target=self._sample, daemon=True)
+            self._thread.start()
+        return self
+
+    def _sample(self):
+        while not self._stop.is_set():
+            self._peak = max(self._peak, _rss_bytes())
+            self._stop.wait(self.interval)
+
+    def __exit__(self, *exc):
+        if self.device.startswith("cuda"):
+            import torch
+
+            torch.cuda.synchronize()
+            peak = torch.cuda.max_memory_allocated()
+        else:
+            self._stop.set()
+            self._thread.join()
+            peak = max(self._peak, _rss_bytes()) if self._start else 0
+        self.peak_mb = peak / 2**20
+        self.extra_mb = (peak - self._start) / 2**20
+        return False
+
+
+class Stopwatch:
+    """``with Stopwatch() as t: ...`` then ``t.seconds``."""
+
+    def __enter__(self):
+        self._started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self._started
+        return False
+
+
+def per_100(seconds: float, n_messages: int) -> float:
+    """Seconds per 100 messages."""
+    return 100 * seconds / max(n_messages, 1)
+
+
+def save_classifier(model, tokenizer, folder: Path | str) -> Path:
+    """Save as a standard Hugging Face folder (``pipeline("text-classification", model=...)``)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.config.id2label = dict(ID2LABEL)
+    model.config.label2id = {v: k for k, v in ID2LABEL.items()}
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+
+def epochs_for(n: int, epochs: int, min_examples: int) -> int:
+    """Epochs for ``n`` examples: ``epochs``, or more so a tiny set still gets ``min_examples`` passes."""
+    return max(epochs, -(-min_examples // max(n, 1)))
+
+
+# --8<-- [start:loop]
+def fine_tune(model, tokenizer, train: Split, *, epochs: int, lr: float, batch_size: int,
+              max_length: int, seed: int, desc: str = "fine-tuning") -> list[float]:
+    """A plain PyTorch loop: cross-entropy on the head's logits, AdamW on whatever requires grad.
+
+    The same loop trains every encoder on these pages; what differs is which parameters
+    require gradients (all of them, only LoRA's, or a randomly initialised copy's).
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    device = next(model.parameters()).device
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr,
+                                  weight_decay=0.01)
+    steps = epochs * -(-len(train) // batch_size)
+    decay = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1 - step / steps)  # linear to 0
+    generator = torch.Generator().manual_seed(seed)
+    losses = []
+    model.train()  # dropout on
+    with tqdm(total=steps, desc=desc, leave=False) as bar:
+        for _ in range(epochs):
+            order = torch.randperm(len(train), generator=generator).tolist()
+            for indices, batch in length_batches(tokenizer, train.texts, batch_size, max_length, order):
+                gold = torch.tensor([train.labels[i] for i in indices], device=device)
+                logits = model(**batch.to(device)).logits
+                loss = torch.nn.functional.cross_entropy(logits, gold)
+                loss.backward()
+                optimizer.step()
+                decay.step()
+                optimizer.zero_grad()
+                losses.append(loss.item())
+                bar.update(1)
+    model.eval()
+    return losses
+# --8<-- [end:loop]
+
+
+def predict(model, tokenizer, texts: list[str], max_length: int, batch_size: int = 64) -> list[int]:
+    """Class index per text from a sequence-classification model (batched, no gradients)."""
+    import torch
+
+    device = next(model.parameters()).device
+    predicted = [0] * len(texts)
+    model.eval()
+    with torch.no_grad():
+        for indices, batch in length_batches(tokenizer, texts, batch_size, max_length):
+            for i, p in zip(indices, model(**batch.to(device)).logits.argmax(-1).tolist()):
+                predicted[i] = p
+    return predicted
+
+
+@dataclass
+class Run:
+    """One training run of one approach on ``n_labels`` training labels, scored on test."""
+
+    approach: str
+    n_labels: int
+    seed: int
+    accuracy: float
+    macro_f1: float
+    trainable: int = 0
+    total: int = 0
+    train_seconds: float = 0.0
+    peak_mb: float = 0.0
+    infer_per_100: float = 0.0
+
+
+def label_efficiency(approach: str, train, splits: dict[str, Split], counts, seeds, device,
+                     headline_seeds=(0,)) -> tuple[Run, list[Run], object]:
+    """Run ``train(subset, seed) -> (model, predict_fn)`` over label counts and seeds.
+
+    The headline run (all training labels, first seed) goes first, while the process is
+    fresh, and is the one whose costs are measured: training wall time, peak memory (load,
+    training and prediction together) and inference time per 100 test messages. Smaller
+    label counts run with every seed in ``seeds``; the full set with ``headline_seeds``.
+    Returns (headline run, every run, the headline model).
+    """
+    full = len(splits["train"])
+    test = splits["test"]
+    plan = [(full, s) for s in headline_seeds] + [(n, s) for n in counts if n < full for s in seeds]
+    runs, headline_model = [], None
+    for n, seed in plan:
+        subset = splits["train"] if n == full else label_subset(splits["train"], n, seed)
+        with PeakMemory(device) as memory:
+            with Stopwatch() as training:
+                model, predict_fn = train(subset, seed)
+            with Stopwatch() as inference:
+                predicted = predict_fn(test.texts)
+        trainable, total = trainable_parameters(model) if model is not None else (0, 0)
+        run = Run(approach, n, seed, **scores(predicted, test.labels), trainable=trainable,
+                  total=total, train_seconds=training.seconds, peak_mb=memory.extra_mb,
+                  infer_per_100=per_100(inference.seconds, len(test)))
+        runs.append(run)
+        print(f"  {approach}: {n:>3} labels, seed {seed}: accuracy {run.accuracy:.1%}, "
+              f"macro-F1 {run.macro_f1:.3f} ({training.seconds:.1f} s)", flush=True)
+        if headline_model is None:
+            headline_model = model
+    return runs[0], runs, headline_model
+
+
+ROW_COLUMNS = ["approach", "training labels", "test accuracy", "macro-F1", "trainable parameters",
+               "training wall time (s)", "peak memory (MB)", "inference s / 100 messages"]
+ROW_FORMATS = ["{}", "{}", "{:.1%}", "{:.3f}", "{:,}", "{:.1f}", "{:.0f}", "{:.2f}"]
+CURVE_COLUMNS = ["approach", "training labels", "seed", "test accuracy", "macro-F1"]
+
+
+def row(run: Run) -> list:
+    return [run.approach, run.n_labels, run.accuracy, run.macro_f1, run.trainable,
+            run.train_seconds, run.peak_mb, run.infer_per_100]
+
+
+def record(writer, headlines: list[Run], runs: list[Run]) -> None:
+    """Write the standard results every approach snippet shares (the decision page reads them).
+
+    Tables ``rows`` (one per headline run) and ``curve`` (every run); metrics for the
+    first headline: accuracy, macro_f1, trainable, total_params, train_seconds, peak_mb,
+    infer_per_100.
+    """
+    first = headlines[0]
+    writer.metric("accuracy", first.accuracy, "{:.1%}")
+    writer.metric("macro_f1", first.macro_f1, "{:.3f}")
+    writer.metric("trainable", first.trainable, "{:,}")
+    writer.metric("total_params", first.total, "{:,}")
+    writer.metric("trainable_share", first.trainable / first.total if first.total else 0.0, "{:.2%}")
+    writer.metric("train_seconds", first.train_seconds, "{:.1f} s")
+    writer.metric("peak_mb", first.peak_mb, "{:.0f} MB")
+    writer.metric("infer_per_100", first.infer_per_100, "{:.2f} s")
+    writer.table("rows", ROW_COLUMNS, [row(r) for r in headlines], formats=ROW_FORMATS,
+                 caption="Test split (240 messages). Costs measured on the machine that built "
+                         "this page; peak memory is above the Python/torch runtime.")
+    writer.table("curve", CURVE_COLUMNS,
+                 [[r.approach, r.n_labels, r.seed, r.accuracy, r.macro_f1] for r in runs],
+                 formats=["{}", "{}", "{}", "{:.1%}", "{:.3f}"],
+                 caption="Every run: training labels drawn from the train split, balanced by class.")
+    summary = {}
+    for r in runs:
+        summary.setdefault((r.approach, r.n_labels), []).append(r.accuracy)
+    writer.table("curve_summary", ["approach", "training labels", "seeds", "mean accuracy", "min", "max"],
+                 [[a, n, len(v), sum(v) / len(v), min(v), max(v)] for (a, n), v in sorted(summary.items())],
+                 formats=["{}", "{}", "{}", "{:.1%}", "{:.1%}", "{:.1%}"],
+                 caption="Test accuracy over seeds (different label draws and initialisations).")
+    for r in headlines:
+        print(f"{r.approach} on all {r.n_labels} labels: test accuracy {r.accuracy:.1%}, "
+              f"macro-F1 {r.macro_f1:.3f}; trainable {r.trainable:,} of {r.total:,} parameters; "
+              f"trained in {r.train_seconds:.1f} s, peak memory {r.peak_mb:.0f} MB, "
+              f"{r.infer_per_100:.2f} s per 100 messages")
