@@ -1,0 +1,125 @@
+"""One pre-trained encoder body, a different head for each downstream task.
+
+The downstream task decides the *output layer*, not the encoder: sentence classification
+reads one vector per text, token tagging one vector per token, extractive QA a start and
+an end score per token, and semantic search uses the pooled vector with no head at all.
+We load all-MiniLM-L6-v2 under each task's architecture and measure, for each:
+
+* the shape of what comes out for a batch of customer messages;
+* how many parameters are new (randomly initialised) and how many come from pre-training;
+* that the encoder weights are the very same pre-trained numbers under every head;
+* what a fresh, untrained classification head scores on the sentiment test split.
+
+    python snippets/downstream_task_and_architecture/heads_on_one_body.py --scale ci
+"""
+
+import torch
+from safetensors import safe_open
+from transformers import (AutoModel, AutoModelForQuestionAnswering,
+                          AutoModelForSequenceClassification, AutoModelForTokenClassification)
+from transformers.utils import logging as hf_logging
+
+from fieldguide import ResultsWriter, model_folder, pick_device, run_main, seed_everything, snippet_parser
+from fieldguide.datasets import read_jsonl
+from fieldguide.models import load_encoder
+
+PRESETS = {
+    "ci": {"n_eval": 240, "batch_size": 32},
+    "gpu": {"n_eval": 240, "batch_size": 128},
+}
+LABELS = ["negative", "neutral", "positive"]
+# task -> (transformers class, head settings, what the head predicts)
+TASKS = {
+    "sentence embedding (search, clustering)": (AutoModel, {}, "one vector per text (mean of token vectors)"),
+    "sentence classification (sentiment)": (AutoModelForSequenceClassification, {"num_labels": 3}, "3 class scores per text"),
+    "sentence regression (a score)": (AutoModelForSequenceClassification, {"num_labels": 1}, "1 number per text"),
+    "token classification (tag spans)": (AutoModelForTokenClassification, {"num_labels": 5}, "5 tag scores per token"),
+    "extractive question answering": (AutoModelForQuestionAnswering, {}, "start and end score per token"),
+}
+PROBE = "encoder.layer.0.attention.self.query.weight"  # one pre-trained matrix to compare
+
+
+def body_of(model):
+    """The shared BERT encoder inside any of the task models."""
+    return getattr(model, "bert", model)
+
+
+def mean_pool(hidden, attention_mask):
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+
+
+def output_shapes(model, batch):
+    with torch.no_grad():
+        out = model(**batch)
+    if hasattr(out, "logits"):
+        return {"logits": list(out.logits.shape)}
+    if hasattr(out, "start_logits"):
+        return {"start_logits": list(out.start_logits.shape), "end_logits": list(out.end_logits.shape)}
+    pooled = mean_pool(out.last_hidden_state, batch["attention_mask"])
+    return {"embedding": list(pooled.shape)}
+
+
+def main(args):
+    settings = PRESETS[args.scale]
+    seed_everything(args.seed)
+    device = pick_device(args.device)
+    hf_logging.set_verbosity_error()  # "newly initialized" warnings: we count them ourselves
+    folder = model_folder("minilm-l6")
+    with safe_open(f"{folder}/model.safetensors", "pt") as weights:
+        pretrained_names = set(weights.keys())
+        probe_reference = weights.get_tensor(PROBE)
+
+    data = read_jsonl("customer_sentiment.jsonl")
+    messages = [r["text"] for r in data if r["split"] == "test"][: settings["n_eval"]]
+    _, tokenizer = load_encoder("minilm-l6")
+    batch = tokenizer(messages[:2], return_tensors="pt", padding=True).to(device)
+
+    rows, fresh_classifier = [], None
+    for task, (cls, head, predicts) in TASKS.items():
+        model = cls.from_pretrained(folder, use_safetensors=True, **head).to(device).eval()
+        total = sum(p.numel() for p in model.parameters())
+        new = sum(p.numel() for name, p in model.named_parameters()
+                  if name.removeprefix("bert.") not in pretrained_names)
+        same_body = torch.equal(body_of(model).state_dict()[PROBE].cpu(), probe_reference)
+        shapes = output_shapes(model, batch)
+        shown = ", ".join(f"{k} {v}" for k, v in shapes.items())
+        rows.append([task, cls.__name__, predicts, shown, new, total - new, same_body])
+        print(f"{task:42s} {shown:48s} new params {new:>9,d}  pre-trained {total - new:>11,d}  "
+              f"same encoder weights: {same_body}")
+        if cls is AutoModelForSequenceClassification and head["num_labels"] == 3:
+            fresh_classifier = model
+
+    # A new head knows nothing about the task until it is trained.
+    labels = torch.tensor([LABELS.index(r["label"]) for r in data if r["split"] == "test"][: settings["n_eval"]])
+    predictions = []
+    with torch.no_grad():
+        for start in range(0, len(messages), settings["batch_size"]):
+            enc = tokenizer(messages[start:start + settings["batch_size"]], return_tensors="pt",
+                            padding=True, truncation=True).to(device)
+            predictions.append(fresh_classifier(**enc).logits.argmax(-1).cpu())
+    predictions = torch.cat(predictions)
+    accuracy = (predictions == labels).float().mean().item()
+    share_top = torch.bincount(predictions, minlength=3).max().item() / len(predictions)
+    print(f"\nuntrained sentiment head on {len(messages)} test messages: accuracy {accuracy:.1%} "
+          f"(chance 33.3%), {share_top:.0%} of them given the same label")
+
+    results = ResultsWriter(args.out, "downstream_task_and_architecture/heads_on_one_body", args)
+    results.table("heads", ["task", "transformers class", "head predicts", "output for 2 messages",
+                            "new parameters", "pre-trained parameters", "same encoder weights"],
+                  rows, caption="One all-MiniLM-L6-v2 body under five task architectures.",
+                  formats=["{}", "`{}`", "{}", "{}", "{:,}", "{:,}", "{}"])
+    by_task = {r[0]: r for r in rows}
+    results.metric("body_params", rows[0][5], "{:,}")
+    results.metric("classifier_new_params", by_task["sentence classification (sentiment)"][4], "{:,}")
+    results.metric("token_tagger_new_params", by_task["token classification (tag spans)"][4], "{:,}")
+    results.metric("qa_new_params", by_task["extractive question answering"][4], "{:,}")
+    results.metric("max_new_share", max(r[4] / (r[4] + r[5]) for r in rows), "{:.3%}")
+    results.metric("all_same_body", all(r[6] for r in rows))
+    results.metric("untrained_head_accuracy", accuracy, "{:.1%}")
+    results.metric("untrained_head_top_label_share", share_top, "{:.0%}")
+    results.save()
+
+
+if __name__ == "__main__":
+    run_main(main, snippet_parser(__doc__.splitlines()[0], presets=PRESETS))
