@@ -41,3 +41,13 @@ def built_site(tmp_path_factory) -> Path:
     )
     assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stderr[-4000:]}"
     return out
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Run the snippet tests first and the whole-site tests last.
+
+    The site build executes every snippet (through the shared run cache); running the
+    per-page tests first means each snippet runs once, under its own test's name and
+    timeout, and the build then finds every run cached.
+    """
+    items.sort(key=lambda item: "built_site" in getattr(item, "fixturenames", ()))

@@ -21,6 +21,8 @@ def on_config(config):
     jupyter = config.plugins.get("mkdocs-jupyter")
     if jupyter is not None:
         jupyter.config["cache_dir"] = f".cache/mkdocs-jupyter/{library_digest()[:16]}"
+        if not executed_results.executing():
+            jupyter.config["execute"] = False  # --no-exec previews: notebooks show code only
     return config
 
 
