@@ -1,0 +1,55 @@
+"""Discard the pre-training head, put a new classification head on, and fine-tune every parameter.
+
+all-MiniLM-L6-v2 was pre-trained to produce sentence vectors; that objective's head is
+not useful for sentiment, so it is dropped. ``AutoModelForSequenceClassification`` keeps
+the encoder's weights and adds a freshly initialised head (a dropout and a 384 x 3 linear
+layer on the pooled first token). Then all 22.7 M parameters are trained with AdamW.
+The model trained on all labels is saved as a standard Hugging Face folder:
+
+    python snippets/discarding_pretraining_head/new_head_full_fine_tuning.py --scale ci --out runs/full
+    python -c "from transformers import pipeline; print(pipeline('text-classification', model='runs/full/model')('Still no refund.'))"
+"""
+
+from transformers import AutoTokenizer
+
+from fieldguide import (ResultsWriter, load_encoder, model_folder, pick_device, run_main, seed_everything,
+                        snippet_parser)
+from fieldguide.classification import (ID2LABEL, epochs_for, fine_tune, label_efficiency, predict, record,
+                                       save_classifier, sentiment_splits)
+
+PRESETS = {
+    "ci": {"counts": [8, 32, 128, 480], "seeds": [0, 1, 2], "epochs": 3, "min_examples": 160,
+           "lr": 1e-4, "batch_size": 16, "max_length": 64},
+    "gpu": {"counts": [8, 16, 32, 64, 128, 256, 480], "seeds": list(range(10)), "epochs": 5,
+            "min_examples": 320, "lr": 5e-5, "batch_size": 16, "max_length": 128},
+}
+
+
+def main(args):
+    preset = PRESETS[args.scale]
+    device = pick_device(args.device)
+    splits = sentiment_splits()
+    writer = ResultsWriter(args.out, "discarding_pretraining_head/new_head_full_fine_tuning", args)
+
+    def train(subset, seed):
+        seed_everything(args.seed + seed)  # the new head's initial weights depend on it
+        # num_labels: the pre-training head is discarded and a new 3-way head is created.
+        model, tokenizer = load_encoder(args.model, device, num_labels=len(ID2LABEL), id2label=ID2LABEL)
+        assert all(p.requires_grad for p in model.parameters())  # full fine-tuning: nothing frozen
+        fine_tune(model, tokenizer, subset, epochs=epochs_for(len(subset), preset["epochs"], preset["min_examples"]),
+                  lr=preset["lr"], batch_size=preset["batch_size"], max_length=preset["max_length"],
+                  seed=args.seed + seed, desc=f"full fine-tuning, {len(subset)} labels")
+        return model, lambda texts: predict(model, tokenizer, texts, preset["max_length"])
+
+    print(f"all-MiniLM-L6-v2, new head, full fine-tuning on {device}")
+    headline, runs, model = label_efficiency("full fine-tuning (new head)", train, splits,
+                                             preset["counts"], preset["seeds"], device)
+    record(writer, [headline], runs)
+    folder = save_classifier(model, AutoTokenizer.from_pretrained(model_folder(args.model)), args.out / "model")
+    print(f"saved the classifier trained on all labels in {folder}")
+    writer.save()
+
+
+if __name__ == "__main__":
+    parser = snippet_parser(__doc__.splitlines()[0], default_model="minilm-l6", presets=PRESETS)
+    run_main(main, parser)

@@ -1,0 +1,62 @@
+"""LoRA on all-MiniLM-L6-v2: the encoder's weights stay frozen; low-rank updates to attention learn.
+
+As in full fine-tuning, the pre-training head is discarded and a new 3-way head is put
+on. peft then freezes the whole model and adds, beside each query and value projection,
+a rank-8 update B·A (A: 8 x 384, B: 384 x 8, B starting at zero so training starts from
+the pre-trained model). The new head and the pooler on the first token are trained in
+full (``modules_to_save``). For saving, the updates are merged into the weights, which
+gives back a plain BertForSequenceClassification folder:
+
+    python snippets/fine_tuning_sequence_encoding_models/lora_encoder.py --scale ci --out runs/lora
+"""
+
+from peft import LoraConfig, get_peft_model
+from transformers import AutoTokenizer
+
+from fieldguide import (ResultsWriter, load_encoder, model_folder, pick_device, run_main, seed_everything,
+                        snippet_parser)
+from fieldguide.classification import (ID2LABEL, epochs_for, fine_tune, label_efficiency, predict, record,
+                                       save_classifier, sentiment_splits)
+
+PRESETS = {
+    "ci": {"counts": [8, 32, 128, 480], "seeds": [0, 1, 2], "epochs": 3, "min_examples": 160,
+           "lr": 1e-3, "batch_size": 16, "max_length": 64, "r": 8},
+    "gpu": {"counts": [8, 16, 32, 64, 128, 256, 480], "seeds": list(range(10)), "epochs": 5,
+            "min_examples": 320, "lr": 5e-4, "batch_size": 16, "max_length": 128, "r": 8},
+}
+
+
+def main(args):
+    preset = PRESETS[args.scale]
+    device = pick_device(args.device)
+    splits = sentiment_splits()
+    writer = ResultsWriter(args.out, "fine_tuning_sequence_encoding_models/lora_encoder", args)
+    config = LoraConfig(
+        r=preset["r"], lora_alpha=2 * preset["r"], lora_dropout=0.1,
+        target_modules=["query", "value"],       # the attention projections of every layer
+        modules_to_save=["classifier", "pooler"],  # new head (and the pooler feeding it): trained in full
+        task_type="SEQ_CLS",
+    )
+
+    def train(subset, seed):
+        seed_everything(args.seed + seed)
+        model, tokenizer = load_encoder(args.model, device, num_labels=len(ID2LABEL), id2label=ID2LABEL)
+        model = get_peft_model(model, config)  # freezes the base model, adds the LoRA matrices
+        fine_tune(model, tokenizer, subset, epochs=epochs_for(len(subset), preset["epochs"], preset["min_examples"]),
+                  lr=preset["lr"], batch_size=preset["batch_size"], max_length=preset["max_length"],
+                  seed=args.seed + seed, desc=f"LoRA, {len(subset)} labels")
+        return model, lambda texts: predict(model, tokenizer, texts, preset["max_length"])
+
+    print(f"all-MiniLM-L6-v2 + LoRA r={preset['r']} on query/value, on {device}")
+    headline, runs, model = label_efficiency(f"LoRA r={preset['r']} (new head)", train, splits,
+                                             preset["counts"], preset["seeds"], device)
+    record(writer, [headline], runs)
+    merged = model.merge_and_unload()  # W + B·A folded in: a plain model, no peft needed to load it
+    folder = save_classifier(merged, AutoTokenizer.from_pretrained(model_folder(args.model)), args.out / "model")
+    print(f"saved the merged classifier trained on all labels in {folder}")
+    writer.save()
+
+
+if __name__ == "__main__":
+    parser = snippet_parser(__doc__.splitlines()[0], default_model="minilm-l6", presets=PRESETS)
+    run_main(main, parser)

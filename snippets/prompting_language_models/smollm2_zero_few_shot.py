@@ -1,0 +1,113 @@
+"""Zero- and few-shot prompting of SmolLM2-135M-Instruct: no parameter changes, labels scored by log-probability.
+
+The instruction (and, few-shot, a handful of labelled examples as earlier chat turns)
+is written in text. Instead of letting the model generate and parsing its words, we read
+the next-token distribution after the prompt and compare the log-probabilities of the
+three label words; the most probable one is the prediction. Each label word is a single
+token in SmolLM2's vocabulary, so one forward pass scores all three. The part of the
+prompt shared by every message (system prompt, instruction, examples) is encoded once
+and its keys/values reused, so a message costs only its own tokens.
+
+    python snippets/prompting_language_models/smollm2_zero_few_shot.py --scale ci
+"""
+
+import copy
+
+import torch
+
+from fieldguide import ResultsWriter, load_causal_lm, pick_device, run_main, seed_everything, snippet_parser
+from fieldguide.classification import (LABELS, PeakMemory, Run, Stopwatch, label_subset, per_100, record,
+                                       scores, sentiment_splits)
+
+PRESETS = {
+    "ci": {"shots_per_class": 2, "draws": [0], "batch_size": 48},
+    "gpu": {"shots_per_class": 2, "draws": [0, 1, 2, 3, 4], "batch_size": 128},
+}
+INSTRUCTION = ("Classify the sentiment of this customer message as positive, negative or neutral. "
+               "Answer with one word.\n\nMessage: ")
+
+
+def chat(examples, text):
+    """Chat messages: labelled examples as earlier turns, then the message to classify."""
+    turns = []
+    for example_text, label in examples:
+        turns += [{"role": "user", "content": INSTRUCTION + example_text},
+                  {"role": "assistant", "content": LABELS[label]}]
+    return turns + [{"role": "user", "content": INSTRUCTION + text}]
+
+
+@torch.no_grad()
+def classify(model, tokenizer, examples, texts, batch_size):
+    """Predicted label per text: argmax over log p(label word | prompt)."""
+    label_ids = [tokenizer(word, add_special_tokens=False).input_ids for word in LABELS]
+    assert all(len(ids) == 1 for ids in label_ids), "each label word must be one token"
+    label_ids = [ids[0] for ids in label_ids]
+    marker = "\u2063"  # stands in for the message to find where the shared prefix ends
+    rendered = tokenizer.apply_chat_template(chat(examples, marker), tokenize=False, add_generation_prompt=True)
+    prefix, suffix = rendered.split(marker)
+    prefix_ids = tokenizer(prefix, return_tensors="pt", add_special_tokens=False).input_ids.to(model.device)
+    shared = model(input_ids=prefix_ids, use_cache=True).cache  # keys/values of the prefix, encoded once
+    tokenizer.padding_side = "right"
+    predicted, logprobs = [], []
+    for start in range(0, len(texts), batch_size):
+        batch = tokenizer([t + suffix for t in texts[start:start + batch_size]], return_tensors="pt",
+                          padding=True, add_special_tokens=False).to(model.device)
+        n = batch.input_ids.shape[0]
+        cache = copy.deepcopy(shared)
+        cache.batch_repeat_interleave(n)
+        mask = torch.cat([torch.ones(n, prefix_ids.shape[1], dtype=batch.attention_mask.dtype,
+                                     device=model.device), batch.attention_mask], dim=1)
+        hidden = model.model(input_ids=batch.input_ids, attention_mask=mask, cache=cache).last_hidden_state
+        last = batch.attention_mask.sum(1) - 1  # the position that predicts the answer's first token
+        logits = model.lm_head(hidden[torch.arange(n), last])  # the vocabulary head, only where needed
+        scores_ = torch.log_softmax(logits.float(), dim=-1)[:, label_ids]
+        predicted += scores_.argmax(-1).tolist()
+        logprobs += scores_.tolist()
+    return predicted, logprobs, prefix_ids.shape[1]
+
+
+def main(args):
+    preset = PRESETS[args.scale]
+    device = pick_device(args.device)
+    seed_everything(args.seed)
+    splits = sentiment_splits()
+    test = splits["test"]
+    writer = ResultsWriter(args.out, "prompting_language_models/smollm2_zero_few_shot", args)
+    with PeakMemory(device) as loading:
+        model, tokenizer = load_causal_lm(args.model, device)
+    total = sum(p.numel() for p in model.parameters())
+    k = preset["shots_per_class"] * len(LABELS)
+    settings = [("zero-shot prompting (SmolLM2-135M)", 0, [])]
+    for draw in preset["draws"]:
+        shots = label_subset(splits["train"], k, args.seed + draw)
+        settings.append((f"few-shot prompting, {k} examples (SmolLM2-135M)", draw,
+                         list(zip(shots.texts, shots.labels))))
+    runs = []
+    print(f"SmolLM2-135M-Instruct on {device}, {len(test)} test messages, labels scored by log-probability")
+    for name, draw, examples in settings:
+        with PeakMemory(device) as memory, Stopwatch() as clock:
+            predicted, _, prefix_tokens = classify(model, tokenizer, examples, test.texts, preset["batch_size"])
+        run = Run(name, len(examples), draw, **scores(predicted, test.labels), trainable=0, total=total,
+                  train_seconds=0.0, peak_mb=loading.extra_mb + memory.extra_mb,
+                  infer_per_100=per_100(clock.seconds, len(test)))
+        runs.append(run)
+        counts = [predicted.count(c) for c in range(len(LABELS))]
+        print(f"  {name}, draw {draw}: accuracy {run.accuracy:.1%}, macro-F1 {run.macro_f1:.3f}; "
+              f"shared prompt {prefix_tokens} tokens; predicted {dict(zip(LABELS, counts))}; {clock.seconds:.1f} s")
+        writer.metric(f"{'zero' if not examples else 'few'}_shot_predicted",
+                      ", ".join(f"{label} {c}" for label, c in zip(LABELS, counts)))
+    headlines = [runs[0], runs[1]]
+    record(writer, headlines, runs)
+    writer.metric("few_shot_accuracy", runs[1].accuracy, "{:.1%}")
+    writer.metric("few_shot_macro_f1", runs[1].macro_f1, "{:.3f}")
+    writer.metric("few_shot_infer_per_100", runs[1].infer_per_100, "{:.2f} s")
+    writer.metric("shots", k)
+    example = chat(settings[1][2][:1], test.texts[0])
+    writer.metric("prompt_example", tokenizer.apply_chat_template(example, tokenize=False,
+                                                                  add_generation_prompt=True))
+    writer.save()
+
+
+if __name__ == "__main__":
+    parser = snippet_parser(__doc__.splitlines()[0], default_model="smollm2-135m-instruct", presets=PRESETS)
+    run_main(main, parser)

@@ -1,0 +1,131 @@
+"""Which adaptation strategy for < 500 labelled customer messages and little compute? Every approach, one table.
+
+Runs (or reuses the cached runs of) the snippet of each approach on its own page, all on
+the same splits of the customer-message set, and puts their measurements side by side:
+test accuracy and macro-F1 with all 480 training labels (prompting uses 0 or 6),
+trainable parameters, training wall time, peak memory, inference time per 100
+messages, and the label-efficiency curve (8, 32, 128, 480 labels, several seeds).
+
+    python snippets/selecting_adaptation_strategy/compare_strategies.py --scale ci
+"""
+
+from fieldguide import ResultsWriter, run_main, snippet_parser
+from fieldguide.classification import ROW_COLUMNS, ROW_FORMATS
+from fieldguide.execute import run_snippet
+
+PRESETS = {  # each approach's own PRESETS say what the scale means for it
+    "ci": {"approaches": "as each snippet's ci preset (2 CPU cores)"},
+    "gpu": {"approaches": "as each snippet's gpu preset (one GPU)"},
+}
+SOURCES = {  # snippet -> short name in the plot
+    "freezing_encoder_parameters/frozen_encoder_linear_head": "frozen + linear head",
+    "discarding_pretraining_head/new_head_full_fine_tuning": "full fine-tuning",
+    "fine_tuning_sequence_encoding_models/lora_encoder": "LoRA",
+    "transfer_knowledge_to_downstream_tasks/random_init_control": "random-init control",
+    "prompting_language_models/smollm2_zero_few_shot": "prompting SmolLM2",
+}
+PRETRAINED = list(SOURCES)[:3]
+CONTROL = list(SOURCES)[3]
+PROMPTING = list(SOURCES)[4]
+
+
+def curve_points(run):
+    """{n_labels: [accuracy per seed]} from one snippet's curve table."""
+    points = {}
+    for r in run.table("curve"):
+        points.setdefault(r["training labels"], []).append(r["test accuracy"])
+    return points
+
+
+def main(args):
+    writer = ResultsWriter(args.out, "selecting_adaptation_strategy/compare_strategies", args)
+    extra = ["--seed", str(args.seed)] if args.seed else []
+    runs = {name: run_snippet(name, scale=args.scale, device=args.device, extra_args=extra) for name in SOURCES}
+    writer.data["sources"] = {name: run.out.name for name, run in runs.items()}  # run keys, for staleness checks
+
+    rows = [row for name in SOURCES for row in runs[name].results["tables"]["rows"]["rows"]]
+    writer.table("strategies", ROW_COLUMNS, rows, formats=ROW_FORMATS,
+                 caption="All measured in this build on the same 240 test messages. Training labels: "
+                         "how many labelled messages the approach used. Times and memory come from "
+                         "the machine that built the page (peak memory above the Python/torch runtime).")
+    print("\n".join(" | ".join(fmt.format(c) for fmt, c in zip(ROW_FORMATS, r)) for r in rows))
+
+    # The claims the page argues from.
+    curves = {name: curve_points(runs[name]) for name in SOURCES}
+    mean = lambda values: sum(values) / len(values)  # noqa: E731
+    counts = sorted(curves[CONTROL])
+    best_pretrained = {n: max(mean(curves[s][n]) for s in PRETRAINED) for n in counts}
+    gaps = {n: best_pretrained[n] - mean(curves[CONTROL][n]) for n in counts}
+    best = max(rows, key=lambda r: r[2])  # every row used at most 480 labels
+    frozen, full, lora = (runs[s] for s in PRETRAINED)
+    prompt_rows = runs[PROMPTING].results["tables"]["rows"]["rows"]
+    writer.metric("best_approach", best[0])
+    writer.metric("best_accuracy", best[2], "{:.1%}")
+    writer.metric("best_macro_f1", best[3], "{:.3f}")
+    writer.metric("frozen_accuracy", frozen.metric("accuracy"), "{:.1%}")
+    writer.metric("full_accuracy", full.metric("accuracy"), "{:.1%}")
+    writer.metric("lora_accuracy", lora.metric("accuracy"), "{:.1%}")
+    writer.metric("control_accuracy", runs[CONTROL].metric("accuracy"), "{:.1%}")
+    writer.metric("zero_shot_accuracy", prompt_rows[0][2], "{:.1%}")
+    writer.metric("few_shot_accuracy", prompt_rows[1][2], "{:.1%}")
+    writer.metric("frozen_vs_full_points", 100 * (full.metric("accuracy") - frozen.metric("accuracy")), "{:.1f}")
+    writer.metric("frozen_param_share", frozen.metric("trainable") / full.metric("trainable"), "{:.3%}")
+    writer.metric("lora_param_share", lora.metric("trainable") / full.metric("trainable"), "{:.2%}")
+    writer.metric("pretraining_gap_min_points", 100 * min(gaps.values()), "{:.0f}")
+    writer.metric("pretraining_gap_min_at", min(gaps, key=gaps.get))
+    for n in counts:
+        writer.metric(f"frozen_at_{n}", mean(curves[PRETRAINED[0]][n]), "{:.1%}")
+        writer.metric(f"full_at_{n}", mean(curves[PRETRAINED[1]][n]), "{:.1%}")
+        writer.metric(f"lora_at_{n}", mean(curves[PRETRAINED[2]][n]), "{:.1%}")
+        writer.metric(f"control_at_{n}", mean(curves[CONTROL][n]), "{:.1%}")
+        writer.metric(f"gap_at_{n}", 100 * gaps[n], "{:.0f}")
+    writer.metric("seconds_all_sources", sum(r.seconds for r in runs.values()), "{:.0f} s")
+    print(f"best with all {counts[-1]} labels: {best[0]} ({best[2]:.1%}); pre-trained beats the control "
+          f"by at least {100 * min(gaps.values()):.0f} points at every label count")
+    plot(writer, curves, counts)
+    writer.save()
+
+
+def plot(writer, curves, counts):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    colours = ["#1565c0", "#2e7d32", "#ef6c00", "#757575", "#8e24aa"]
+    for (name, label), colour in zip(SOURCES.items(), colours):
+        points = curves[name]
+        if name == PROMPTING:
+            zero = points.get(0, [])
+            if zero:
+                ax.axhline(sum(zero) / len(zero), color=colour, ls=":", lw=1.5, label="zero-shot prompting")
+            for n, values in points.items():
+                if n:
+                    ax.errorbar([n], [sum(values) / len(values)], yerr=[[sum(values) / len(values) - min(values)],
+                                [max(values) - sum(values) / len(values)]], fmt="D", color=colour,
+                                capsize=3, label=f"few-shot prompting ({n} examples)")
+            continue
+        xs = [n for n in counts if n in points]
+        means = [sum(points[n]) / len(points[n]) for n in xs]
+        ax.fill_between(xs, [min(points[n]) for n in xs], [max(points[n]) for n in xs], color=colour, alpha=0.15)
+        for n in xs:
+            ax.scatter([n] * len(points[n]), points[n], color=colour, s=8, alpha=0.6)
+        ax.plot(xs, means, marker="o", color=colour, label=label, ls="--" if "control" in label else "-")
+    ax.axhline(1 / 3, color="black", lw=0.8, alpha=0.4)
+    ax.text(counts[0], 1 / 3 + 0.01, "chance (3 balanced classes)", fontsize=8, alpha=0.6)
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(counts, [str(n) for n in counts])
+    ax.set_xlabel("training labels (log scale)")
+    ax.set_ylabel("test accuracy")
+    ax.set_ylim(0.2, 1.0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    writer.figure("label_efficiency", fig, caption="Test accuracy against the number of training labels: "
+                  "line = mean over seeds, band = min to max, dots = single runs.")
+
+
+if __name__ == "__main__":
+    parser = snippet_parser(__doc__.splitlines()[0], presets=PRESETS)
+    run_main(main, parser)
