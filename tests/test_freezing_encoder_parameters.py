@@ -22,4 +22,19 @@ def test_frozen_encoder_linear_head():
     print("mean accuracy by label count:", {n: f"{v:.1%}" for n, v in means.items()})
     assert means[8] < means[32] < means[128] <= means[480] + 0.02  # more labels help
     assert means[8] > 0.40  # even 8 labels beat chance (33 %) clearly
-    assert (run.out / "model" / "linear_head.pt").is_file()
+    assert (run.out / "model" / "mean_pooling_classifier.py").is_file()
+
+
+def test_saved_frozen_classifier_loads_in_a_pipeline():
+    from transformers import pipeline
+
+    from fieldguide.classification import LABELS, accuracy, sentiment_splits
+
+    run = run_snippet(NAME)
+    classify = pipeline("text-classification", model=str(run.out / "model"), trust_remote_code=True, device="cpu")
+    assert classify.model.config.id2label == dict(enumerate(LABELS))
+    test = sentiment_splits()["test"]
+    predicted = [LABELS.index(o["label"]) for o in classify(test.texts)]
+    print(f"pipeline accuracy on the test split: {accuracy(predicted, test.labels):.1%} "
+          f"(snippet: {run.metric('accuracy'):.1%})")
+    assert abs(accuracy(predicted, test.labels) - run.metric("accuracy")) < 0.02

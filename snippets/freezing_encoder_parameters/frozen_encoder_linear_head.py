@@ -12,8 +12,8 @@ of the label-efficiency curve.
 import torch
 
 from fieldguide import ResultsWriter, load_encoder, pick_device, run_main, seed_everything, snippet_parser
-from fieldguide.classification import (ID2LABEL, LABELS, label_efficiency, length_batches, record,
-                                       sentiment_splits)
+from fieldguide.classification import (LABELS, label_efficiency, length_batches, record,
+                                       save_mean_pooling_classifier, sentiment_splits)
 
 PRESETS = {
     "ci": {"counts": [8, 32, 128, 480], "seeds": [0, 1, 2, 3, 4], "max_length": 64, "head_steps": 300,
@@ -78,13 +78,9 @@ def main(args):
     record(writer, [headline], runs)
     writer.metric("frozen_params", encoder_params, "{:,}")
 
-    # Save: the frozen encoder, its tokenizer and the head, as one folder.
-    folder = args.out / "model"
-    encoder.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    torch.save({"weight": head.weight.detach().cpu(), "bias": head.bias.detach().cpu(),
-                "id2label": ID2LABEL, "pooling": "mean"}, folder / "linear_head.pt")
-    print(f"saved the frozen encoder and the linear head in {folder}")
+    # The frozen encoder + the head as one folder; it carries its (mean-pooling) model class.
+    folder = save_mean_pooling_classifier(encoder, head, tokenizer, args.out / "model")
+    print(f"saved in {folder}; load with pipeline('text-classification', model=..., trust_remote_code=True)")
     writer.save()
 
 

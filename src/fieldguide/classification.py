@@ -342,3 +342,29 @@ def record(writer, headlines: list[Run], runs: list[Run]) -> None:
               f"macro-F1 {r.macro_f1:.3f}; trainable {r.trainable:,} of {r.total:,} parameters; "
               f"trained in {r.train_seconds:.1f} s, peak memory {r.peak_mb:.0f} MB, "
               f"{r.infer_per_100:.2f} s per 100 messages")
+
+
+def save_mean_pooling_classifier(encoder, head, tokenizer, folder: Path | str) -> Path:
+    """Save a frozen encoder + a linear head on its mean-pooled vectors as one Hugging Face folder.
+
+    The folder carries its model class (``mean_pooling_classifier.py``), so
+    ``pipeline("text-classification", model=folder, trust_remote_code=True)`` loads it.
+    """
+    import copy
+
+    from fieldguide.mean_pooling_classifier import BertMeanPoolingForSequenceClassification
+
+    config = copy.deepcopy(encoder.config)
+    config.num_labels = len(LABELS)
+    config.id2label = dict(ID2LABEL)
+    config.label2id = {v: k for k, v in ID2LABEL.items()}
+    model = BertMeanPoolingForSequenceClassification(config)
+    missing, unexpected = model.bert.load_state_dict(encoder.state_dict(), strict=False)
+    if missing or any(not key.startswith("pooler.") for key in unexpected):
+        raise ValueError(f"encoder weights do not fit: missing {missing}, unexpected {unexpected}")
+    model.classifier.load_state_dict(head.state_dict())
+    BertMeanPoolingForSequenceClassification.register_for_auto_class("AutoModelForSequenceClassification")
+    folder = Path(folder)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
