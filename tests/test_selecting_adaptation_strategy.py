@@ -25,7 +25,7 @@ def test_one_row_per_approach_with_every_measure():
     run = _fresh_run()
     print(run.stdout)
     table = run.table("strategies")
-    assert len(table) == 6  # frozen, full, LoRA, control, zero-shot, few-shot
+    assert len(table) == 8  # frozen, full, LoRA, control; zero- and few-shot prompting, raw and calibrated
     for row in table:
         assert row["training labels"] <= 500
         for column in ("test accuracy", "macro-F1", "trainable parameters", "training wall time (s)",

@@ -14,15 +14,10 @@ from transformers import AutoTokenizer
 
 from fieldguide import (ResultsWriter, load_encoder, model_folder, pick_device, run_main, seed_everything,
                         snippet_parser)
-from fieldguide.classification import (ID2LABEL, epochs_for, fine_tune, label_efficiency, predict, record,
-                                       save_classifier, sentiment_splits)
+from fieldguide.classification import (FINE_TUNING_PRESETS, ID2LABEL, fine_tune, label_efficiency,
+                                       predict, record, save_classifier, sentiment_splits)
 
-PRESETS = {
-    "ci": {"counts": [8, 32, 128, 480], "seeds": [0, 1, 2], "epochs": 3, "min_examples": 160,
-           "lr": 1e-4, "batch_size": 16, "max_length": 64},
-    "gpu": {"counts": [8, 16, 32, 64, 128, 256, 480], "seeds": list(range(10)), "epochs": 5,
-            "min_examples": 320, "lr": 5e-5, "batch_size": 16, "max_length": 128},
-}
+PRESETS = FINE_TUNING_PRESETS  # shared with the random-init control: {scale: settings}
 
 
 def main(args):
@@ -36,9 +31,7 @@ def main(args):
         # num_labels: the pre-training head is discarded and a new 3-way head is created.
         model, tokenizer = load_encoder(args.model, device, num_labels=len(ID2LABEL), id2label=ID2LABEL)
         assert all(p.requires_grad for p in model.parameters())  # full fine-tuning: nothing frozen
-        fine_tune(model, tokenizer, subset, epochs=epochs_for(len(subset), preset["epochs"], preset["min_examples"]),
-                  lr=preset["lr"], batch_size=preset["batch_size"], max_length=preset["max_length"],
-                  seed=args.seed + seed, desc=f"full fine-tuning, {len(subset)} labels")
+        fine_tune(model, tokenizer, subset, preset, seed=args.seed + seed, desc="full fine-tuning")
         return model, lambda texts: predict(model, tokenizer, texts, preset["max_length"])
 
     print(f"all-MiniLM-L6-v2, new head, full fine-tuning on {device}")

@@ -15,7 +15,7 @@ from transformers import AutoTokenizer
 
 from fieldguide import (ResultsWriter, load_encoder, model_folder, pick_device, run_main, seed_everything,
                         snippet_parser)
-from fieldguide.classification import (ID2LABEL, epochs_for, fine_tune, label_efficiency, predict, record,
+from fieldguide.classification import (ID2LABEL, fine_tune, label_efficiency, predict, record,
                                        save_classifier, sentiment_splits)
 
 PRESETS = {
@@ -42,9 +42,7 @@ def main(args):
         seed_everything(args.seed + seed)
         model, tokenizer = load_encoder(args.model, device, num_labels=len(ID2LABEL), id2label=ID2LABEL)
         model = get_peft_model(model, config)  # freezes the base model, adds the LoRA matrices
-        fine_tune(model, tokenizer, subset, epochs=epochs_for(len(subset), preset["epochs"], preset["min_examples"]),
-                  lr=preset["lr"], batch_size=preset["batch_size"], max_length=preset["max_length"],
-                  seed=args.seed + seed, desc=f"LoRA, {len(subset)} labels")
+        fine_tune(model, tokenizer, subset, preset, seed=args.seed + seed, desc="LoRA")
         return model, lambda texts: predict(model, tokenizer, texts, preset["max_length"])
 
     print(f"all-MiniLM-L6-v2 + LoRA r={preset['r']} on query/value, on {device}")

@@ -23,6 +23,7 @@ PRESETS = {
     "ci": {"shots_per_class": 2, "draws": [0], "batch_size": 48},
     "gpu": {"shots_per_class": 2, "draws": [0, 1, 2, 3, 4], "batch_size": 128},
 }
+CONTENT_FREE = ["N/A", "", "[MASK]"]  # inputs that carry no sentiment (Zhao et al., 2021)
 INSTRUCTION = ("Classify the sentiment of this customer message as positive, negative or neutral. "
                "Answer with one word.\n\nMessage: ")
 
@@ -37,8 +38,8 @@ def chat(examples, text):
 
 
 @torch.no_grad()
-def classify(model, tokenizer, examples, texts, batch_size):
-    """Predicted label per text: argmax over log p(label word | prompt)."""
+def label_logprobs(model, tokenizer, examples, texts, batch_size):
+    """log p(label word | prompt) for each text and each of the three labels: a (texts x 3) tensor."""
     label_ids = [tokenizer(word, add_special_tokens=False).input_ids for word in LABELS]
     assert all(len(ids) == 1 for ids in label_ids), "each label word must be one token"
     label_ids = [ids[0] for ids in label_ids]
@@ -48,7 +49,7 @@ def classify(model, tokenizer, examples, texts, batch_size):
     prefix_ids = tokenizer(prefix, return_tensors="pt", add_special_tokens=False).input_ids.to(model.device)
     shared = model(input_ids=prefix_ids, use_cache=True).cache  # keys/values of the prefix, encoded once
     tokenizer.padding_side = "right"
-    predicted, logprobs = [], []
+    scores_ = []
     for start in range(0, len(texts), batch_size):
         batch = tokenizer([t + suffix for t in texts[start:start + batch_size]], return_tensors="pt",
                           padding=True, add_special_tokens=False).to(model.device)
@@ -60,10 +61,14 @@ def classify(model, tokenizer, examples, texts, batch_size):
         hidden = model.model(input_ids=batch.input_ids, attention_mask=mask, cache=cache).last_hidden_state
         last = batch.attention_mask.sum(1) - 1  # the position that predicts the answer's first token
         logits = model.lm_head(hidden[torch.arange(n), last])  # the vocabulary head, only where needed
-        scores_ = torch.log_softmax(logits.float(), dim=-1)[:, label_ids]
-        predicted += scores_.argmax(-1).tolist()
-        logprobs += scores_.tolist()
-    return predicted, logprobs, prefix_ids.shape[1]
+        scores_.append(torch.log_softmax(logits.float(), dim=-1)[:, label_ids].cpu())
+    return torch.cat(scores_), prefix_ids.shape[1]
+
+
+def calibrate(logprobs, content_free):
+    """Contextual calibration: divide by the label probabilities the prompt gives a content-free message."""
+    bias = torch.softmax(content_free, dim=-1).mean(0).log()  # the prompt's prior over the three labels
+    return torch.log_softmax(logprobs, dim=-1) - bias
 
 
 def main(args):
@@ -86,21 +91,28 @@ def main(args):
     print(f"SmolLM2-135M-Instruct on {device}, {len(test)} test messages, labels scored by log-probability")
     for name, draw, examples in settings:
         with PeakMemory(device) as memory, Stopwatch() as clock:
-            predicted, _, prefix_tokens = classify(model, tokenizer, examples, test.texts, preset["batch_size"])
-        run = Run(name, len(examples), draw, **scores(predicted, test.labels), trainable=0, total=total,
-                  train_seconds=0.0, peak_mb=loading.extra_mb + memory.extra_mb,
-                  infer_per_100=per_100(clock.seconds, len(test)))
-        runs.append(run)
-        counts = [predicted.count(c) for c in range(len(LABELS))]
-        print(f"  {name}, draw {draw}: accuracy {run.accuracy:.1%}, macro-F1 {run.macro_f1:.3f}; "
-              f"shared prompt {prefix_tokens} tokens; predicted {dict(zip(LABELS, counts))}; {clock.seconds:.1f} s")
-        writer.metric(f"{'zero' if not examples else 'few'}_shot_predicted",
-                      ", ".join(f"{label} {c}" for label, c in zip(LABELS, counts)))
-    headlines = [runs[0], runs[1]]
+            logprobs, prefix_tokens = label_logprobs(model, tokenizer, examples, test.texts, preset["batch_size"])
+            content_free, _ = label_logprobs(model, tokenizer, examples, CONTENT_FREE, preset["batch_size"])
+        tag = "few" if examples else "zero"
+        for variant, predicted in (("", logprobs.argmax(-1).tolist()),
+                                   (" + calibration", calibrate(logprobs, content_free).argmax(-1).tolist())):
+            run = Run(name + variant, len(examples), draw, **scores(predicted, test.labels), trainable=0,
+                      total=total, train_seconds=0.0, peak_mb=loading.peak_mb + memory.peak_mb,
+                      infer_per_100=per_100(clock.seconds, len(test)))
+            runs.append(run)
+            counts = ", ".join(f"{label} {predicted.count(c)}" for c, label in enumerate(LABELS))
+            print(f"  {name}{variant}, draw {draw}: accuracy {run.accuracy:.1%}, macro-F1 {run.macro_f1:.3f}; "
+                  f"predicted {counts}")
+            if draw == preset["draws"][0]:
+                key = f"{tag}_shot{'_calibrated' if variant else ''}"
+                writer.metric(f"{key}_predicted", counts)
+                writer.metric(f"{key}_accuracy", run.accuracy, "{:.1%}")
+                writer.metric(f"{key}_macro_f1", run.macro_f1, "{:.3f}")
+        print(f"    shared prompt {prefix_tokens} tokens, {clock.seconds:.1f} s for {len(test)} messages")
+        if draw == preset["draws"][0]:
+            writer.metric(f"{tag}_shot_infer_per_100", runs[-1].infer_per_100, "{:.2f} s")
+    headlines = [r for r in runs if r.seed == preset["draws"][0]]
     record(writer, headlines, runs)
-    writer.metric("few_shot_accuracy", runs[1].accuracy, "{:.1%}")
-    writer.metric("few_shot_macro_f1", runs[1].macro_f1, "{:.3f}")
-    writer.metric("few_shot_infer_per_100", runs[1].infer_per_100, "{:.2f} s")
     writer.metric("shots", k)
     example = chat(settings[1][2][:1], test.texts[0])
     writer.metric("prompt_example", tokenizer.apply_chat_template(example, tokenize=False,

@@ -29,11 +29,12 @@ CONTROL = list(SOURCES)[3]
 PROMPTING = list(SOURCES)[4]
 
 
-def curve_points(run):
-    """{n_labels: [accuracy per seed]} from one snippet's curve table."""
+def curve_points(run, approach=None):
+    """{n_labels: [accuracy per seed]} from one snippet's curve table (one approach of it, if given)."""
     points = {}
     for r in run.table("curve"):
-        points.setdefault(r["training labels"], []).append(r["test accuracy"])
+        if approach is None or r["approach"] == approach:
+            points.setdefault(r["training labels"], []).append(r["test accuracy"])
     return points
 
 
@@ -58,7 +59,7 @@ def main(args):
     gaps = {n: best_pretrained[n] - mean(curves[CONTROL][n]) for n in counts}
     best = max(rows, key=lambda r: r[2])  # every row used at most 480 labels
     frozen, full, lora = (runs[s] for s in PRETRAINED)
-    prompt_rows = runs[PROMPTING].results["tables"]["rows"]["rows"]
+    prompting = runs[PROMPTING]
     writer.metric("best_approach", best[0])
     writer.metric("best_accuracy", best[2], "{:.1%}")
     writer.metric("best_macro_f1", best[3], "{:.3f}")
@@ -66,8 +67,11 @@ def main(args):
     writer.metric("full_accuracy", full.metric("accuracy"), "{:.1%}")
     writer.metric("lora_accuracy", lora.metric("accuracy"), "{:.1%}")
     writer.metric("control_accuracy", runs[CONTROL].metric("accuracy"), "{:.1%}")
-    writer.metric("zero_shot_accuracy", prompt_rows[0][2], "{:.1%}")
-    writer.metric("few_shot_accuracy", prompt_rows[1][2], "{:.1%}")
+    for key in ("zero_shot_accuracy", "few_shot_accuracy", "zero_shot_calibrated_accuracy",
+                "few_shot_calibrated_accuracy"):
+        writer.metric(key, prompting.metric(key), "{:.1%}")
+    writer.metric("prompting_infer_per_100", prompting.metric("few_shot_infer_per_100"), "{:.1f} s")
+    writer.metric("encoder_infer_per_100", full.metric("infer_per_100"), "{:.2f} s")
     writer.metric("frozen_vs_full_points", 100 * (full.metric("accuracy") - frozen.metric("accuracy")), "{:.1f}")
     writer.metric("frozen_param_share", frozen.metric("trainable") / full.metric("trainable"), "{:.3%}")
     writer.metric("lora_param_share", lora.metric("trainable") / full.metric("trainable"), "{:.2%}")
@@ -82,36 +86,36 @@ def main(args):
     writer.metric("seconds_all_sources", sum(r.seconds for r in runs.values()), "{:.0f} s")
     print(f"best with all {counts[-1]} labels: {best[0]} ({best[2]:.1%}); pre-trained beats the control "
           f"by at least {100 * min(gaps.values()):.0f} points at every label count")
-    plot(writer, curves, counts)
+    plot(writer, curves, counts, prompting)
     writer.save()
 
 
-def plot(writer, curves, counts):
+def plot(writer, curves, counts, prompting):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
-    colours = ["#1565c0", "#2e7d32", "#ef6c00", "#757575", "#8e24aa"]
-    for (name, label), colour in zip(SOURCES.items(), colours):
+    colours = ["#1565c0", "#2e7d32", "#ef6c00", "#757575"]
+    for (name, label), colour in zip(list(SOURCES.items())[:4], colours):
         points = curves[name]
-        if name == PROMPTING:
-            zero = points.get(0, [])
-            if zero:
-                ax.axhline(sum(zero) / len(zero), color=colour, ls=":", lw=1.5, label="zero-shot prompting")
-            for n, values in points.items():
-                if n:
-                    ax.errorbar([n], [sum(values) / len(values)], yerr=[[sum(values) / len(values) - min(values)],
-                                [max(values) - sum(values) / len(values)]], fmt="D", color=colour,
-                                capsize=3, label=f"few-shot prompting ({n} examples)")
-            continue
         xs = [n for n in counts if n in points]
         means = [sum(points[n]) / len(points[n]) for n in xs]
         ax.fill_between(xs, [min(points[n]) for n in xs], [max(points[n]) for n in xs], color=colour, alpha=0.15)
         for n in xs:
             ax.scatter([n] * len(points[n]), points[n], color=colour, s=8, alpha=0.6)
         ax.plot(xs, means, marker="o", color=colour, label=label, ls="--" if "control" in label else "-")
+    approaches = dict.fromkeys(r["approach"] for r in prompting.table("curve"))
+    for approach, style in zip(approaches, [":", "-.", "D", "s"]):
+        points = curve_points(prompting, approach)
+        short = approach.replace(" (SmolLM2-135M)", "").replace(" prompting", "")
+        for n, values in points.items():
+            if n == 0:  # zero-shot: no labels, a level to compare against
+                ax.axhline(sum(values) / len(values), color="#8e24aa", ls=style, lw=1.3, label=f"SmolLM2 {short}")
+            else:
+                ax.scatter([n], [sum(values) / len(values)], marker=style, color="#8e24aa", zorder=3,
+                           label=f"SmolLM2 {short}")
     ax.axhline(1 / 3, color="black", lw=0.8, alpha=0.4)
     ax.text(counts[0], 1 / 3 + 0.01, "chance (3 balanced classes)", fontsize=8, alpha=0.6)
     ax.set_xscale("log", base=2)

@@ -11,15 +11,10 @@ gap between the two is what pre-training contributes.
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
 from fieldguide import ResultsWriter, model_folder, pick_device, run_main, seed_everything, snippet_parser
-from fieldguide.classification import (ID2LABEL, epochs_for, fine_tune, label_efficiency, predict, record,
-                                       save_classifier, sentiment_splits)
+from fieldguide.classification import (FINE_TUNING_PRESETS, ID2LABEL, fine_tune, label_efficiency,
+                                       predict, record, save_classifier, sentiment_splits)
 
-PRESETS = {  # the full fine-tuning presets, so the two are trained the same way
-    "ci": {"counts": [8, 32, 128, 480], "seeds": [0, 1, 2], "epochs": 3, "min_examples": 160,
-           "lr": 1e-4, "batch_size": 16, "max_length": 64},
-    "gpu": {"counts": [8, 16, 32, 64, 128, 256, 480], "seeds": list(range(10)), "epochs": 5,
-            "min_examples": 320, "lr": 5e-5, "batch_size": 16, "max_length": 128},
-}
+PRESETS = FINE_TUNING_PRESETS  # the very presets of full fine-tuning: {scale: settings}
 
 
 def main(args):
@@ -35,9 +30,7 @@ def main(args):
     def train(subset, seed):
         seed_everything(args.seed + seed)
         model = AutoModelForSequenceClassification.from_config(config).to(device)  # random weights
-        fine_tune(model, tokenizer, subset, epochs=epochs_for(len(subset), preset["epochs"], preset["min_examples"]),
-                  lr=preset["lr"], batch_size=preset["batch_size"], max_length=preset["max_length"],
-                  seed=args.seed + seed, desc=f"random init, {len(subset)} labels")
+        fine_tune(model, tokenizer, subset, preset, seed=args.seed + seed, desc="random init")
         return model, lambda texts: predict(model, tokenizer, texts, preset["max_length"])
 
     print(f"randomly initialised {config.num_hidden_layers}-layer BERT (MiniLM-L6 shape), on {device}")

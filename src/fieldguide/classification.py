@@ -9,18 +9,26 @@ per 100 messages, and saving a classifier as a standard Hugging Face folder.
 
 from __future__ import annotations
 
-import os
 import random
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from fieldguide.chat_data import PeakMemory, parameter_counts
 from fieldguide.datasets import read_jsonl
+
+__all__ = ["PeakMemory", "parameter_counts"]  # re-exported: the snippets measure with them too
 
 LABELS = ("negative", "neutral", "positive")
 ID2LABEL = dict(enumerate(LABELS))
 DATA_FILE = "customer_sentiment.jsonl"
+# Full fine-tuning and the random-init control both use these, so they are trained the same way.
+FINE_TUNING_PRESETS = {
+    "ci": {"counts": [8, 32, 128, 480], "seeds": [0, 1, 2], "epochs": 3, "min_examples": 160,
+           "lr": 1e-4, "batch_size": 16, "max_length": 64},
+    "gpu": {"counts": [8, 16, 32, 64, 128, 256, 480], "seeds": list(range(10)), "epochs": 5,
+            "min_examples": 320, "lr": 5e-5, "batch_size": 16, "max_length": 128},
+}
 
 
 @dataclass(frozen=True)
@@ -103,65 +111,6 @@ def scores(predicted, gold) -> dict[str, float]:
     return {"accuracy": accuracy(predicted, gold), "macro_f1": macro_f1(predicted, gold)}
 
 
-def trainable_parameters(model) -> tuple[int, int]:
-    """(trainable, total) parameter counts."""
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    total = sum(p.numel() for p in model.parameters())
-    return trainable, total
-
-
-def _rss_bytes() -> int:
-    with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-class PeakMemory:
-    """Peak memory of a block: on CUDA the allocator's peak, on CPU the process's resident set.
-
-    On CPU a background thread samples the resident set size every few milliseconds;
-    ``peak_mb`` is the highest value seen (weights, optimiser state, activations and the
-    Python/torch runtime together) and ``extra_mb`` is that minus the value on entry.
-    """
-
-    def __init__(self, device=None, interval: float = 0.005):
-        self.device = str(device) if device is not None else "cpu"
-        self.interval = interval
-        self.peak_mb = self.extra_mb = 0.0
-
-    def __enter__(self):
-        if self.device.startswith("cuda"):
-            import torch
-
-            torch.cuda.synchronize()
-            torch.cuda.reset_peak_memory_stats()
-            self._start = torch.cuda.memory_allocated()
-        else:
-            self._start = self._peak = _rss_bytes() if os.path.exists("/proc/self/statm") else 0
-            self._stop = threading.Event()
-            self._thread = threading.Thread(target=self._sample, daemon=True)
-            self._thread.start()
-        return self
-
-    def _sample(self):
-        while not self._stop.is_set():
-            self._peak = max(self._peak, _rss_bytes())
-            self._stop.wait(self.interval)
-
-    def __exit__(self, *exc):
-        if self.device.startswith("cuda"):
-            import torch
-
-            torch.cuda.synchronize()
-            peak = torch.cuda.max_memory_allocated()
-        else:
-            self._stop.set()
-            self._thread.join()
-            peak = max(self._peak, _rss_bytes()) if self._start else 0
-        self.peak_mb = peak / 2**20
-        self.extra_mb = (peak - self._start) / 2**20
-        return False
-
-
 class Stopwatch:
     """``with Stopwatch() as t: ...`` then ``t.seconds``."""
 
@@ -197,25 +146,27 @@ def epochs_for(n: int, epochs: int, min_examples: int) -> int:
 
 
 # --8<-- [start:loop]
-def fine_tune(model, tokenizer, train: Split, *, epochs: int, lr: float, batch_size: int,
-              max_length: int, seed: int, desc: str = "fine-tuning") -> list[float]:
+def fine_tune(model, tokenizer, train: Split, settings: dict, seed: int, desc: str = "fine-tuning") -> list[float]:
     """A plain PyTorch loop: cross-entropy on the head's logits, AdamW on whatever requires grad.
 
     The same loop trains every encoder on these pages; what differs is which parameters
     require gradients (all of them, only LoRA's, or a randomly initialised copy's).
+    ``settings``: lr, batch_size, max_length, epochs, min_examples (a snippet's preset).
     """
     import torch
     from tqdm.auto import tqdm
 
     device = next(model.parameters()).device
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr,
+    batch_size, max_length = settings["batch_size"], settings["max_length"]
+    epochs = epochs_for(len(train), settings["epochs"], settings["min_examples"])
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=settings["lr"],
                                   weight_decay=0.01)
     steps = epochs * -(-len(train) // batch_size)
     decay = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1 - step / steps)  # linear to 0
     generator = torch.Generator().manual_seed(seed)
     losses = []
     model.train()  # dropout on
-    with tqdm(total=steps, desc=desc, leave=False) as bar:
+    with tqdm(total=steps, desc=f"{desc}, {len(train)} labels", leave=False) as bar:
         for _ in range(epochs):
             order = torch.randperm(len(train), generator=generator).tolist()
             for indices, batch in length_batches(tokenizer, train.texts, batch_size, max_length, order):
@@ -284,9 +235,9 @@ def label_efficiency(approach: str, train, splits: dict[str, Split], counts, see
                 model, predict_fn = train(subset, seed)
             with Stopwatch() as inference:
                 predicted = predict_fn(test.texts)
-        trainable, total = trainable_parameters(model) if model is not None else (0, 0)
+        trainable, total = parameter_counts(model) if model is not None else (0, 0)
         run = Run(approach, n, seed, **scores(predicted, test.labels), trainable=trainable,
-                  total=total, train_seconds=training.seconds, peak_mb=memory.extra_mb,
+                  total=total, train_seconds=training.seconds, peak_mb=memory.peak_mb,
                   infer_per_100=per_100(inference.seconds, len(test)))
         runs.append(run)
         print(f"  {approach}: {n:>3} labels, seed {seed}: accuracy {run.accuracy:.1%}, "
