@@ -1,0 +1,95 @@
+"""The seed's translation story: a few instruction examples unlock word pairs read in prose.
+
+The seed's question: a team pre-trains a language model, then fine-tunes it briefly on a
+few translation instructions, and it translates words it was never fine-tuned on. Where
+did the translations come from? Here we can check. The tiny GPT's pre-training text
+mentions English -> Veltish word pairs in prose ("river is called lumo by those who speak Veltish ."),
+never as an instruction. Before fine-tuning, asked "Q : translate river into Veltish . A :",
+it just continues the text. After a short fine-tuning on a few pairs in that format, it
+translates held-out words. A randomly initialised model given the same fine-tuning
+cannot: the pairs it was not shown are knowledge it never had.
+
+    python snippets/activating_pretrained_knowledge/synthetic_translation.py --scale ci
+"""
+
+import copy
+
+from fieldguide import ResultsWriter, pick_device, run_main, seed_everything, snippet_parser
+from fieldguide import tiny_gpt as lab
+
+PRESETS = {
+    "ci": {"world": lab.describe("ci"), "n_tune": 12, "steps": 60, "batch_size": 12, "lr": 3e-4,
+           "control_steps": 300, "control_lr": 1e-3},
+    "gpu": {"world": lab.describe("gpu"), "n_tune": 24, "steps": 200, "batch_size": 24, "lr": 3e-4,
+            "control_steps": 1000, "control_lr": 1e-3},
+}
+
+
+def main(args):
+    lab.one_thread()
+    preset = PRESETS[args.scale]
+    device = pick_device(args.device)
+    seed_everything(args.seed)
+    writer = ResultsWriter(args.out, "activating_pretrained_knowledge/synthetic_translation", args)
+    world, model_config, pretrain_config = lab.lab(args.scale, args.seed)
+    pretrained, info = lab.pretrain(world, model_config, pretrain_config, device)
+    tok = world.tokenizer
+
+    # A few pairs in the instruction format for fine-tuning; every other pair is held out.
+    pairs = [world.translation(e, t) for e, t in world.lexicon]
+    tune, heldout = pairs[: preset["n_tune"]], pairs[preset["n_tune"]:]
+    tune_ex, heldout_ex = lab.encode_pairs(world, tune), lab.encode_pairs(world, heldout)
+
+    def continuations(model, examples, n=12):
+        return [tok.decode(ids, stop_at_eos=False) for ids in lab.greedy(model, [p for p, _ in examples], max_new=n)]
+
+    before = lab.exact_match(pretrained, heldout_ex)
+    before_text = continuations(pretrained, heldout_ex)
+    # Latent knowledge: the right Veltish word somewhere in the untuned model's continuation.
+    latent = [answer in text.split() for (_, answer), text in zip(heldout, before_text)]
+
+    tuned = copy.deepcopy(pretrained)
+    lab.fine_tune(tuned, tune_ex, steps=preset["steps"], lr=preset["lr"],
+                  batch_size=preset["batch_size"], seed=args.seed, desc="fine-tuning on translations")
+    after = lab.exact_match(tuned, heldout_ex)
+    after_text = continuations(tuned, heldout_ex, n=3)
+
+    control = lab.new_model(world, model_config, args.seed + 1000, device)
+    lab.fine_tune(control, tune_ex, steps=preset["control_steps"], lr=preset["control_lr"],
+                  batch_size=preset["batch_size"], seed=args.seed, desc="control from random init")
+    control_after = lab.exact_match(control, heldout_ex)
+    control_tuned = lab.exact_match(control, tune_ex)
+
+    print(f"{len(world.lexicon)} word pairs mentioned in {info['n_lexicon_passages']} prose passages; "
+          f"fine-tuning on {len(tune)} pairs, {preset['steps']} steps; {len(heldout)} pairs held out")
+    print(f"before fine-tuning the model continues the text; its continuation names the right word for "
+          f"{sum(latent)}/{len(heldout)} held-out pairs")
+    print(f"held-out translation exact match: before {lab.mean(before):.3f}, after {lab.mean(after):.3f}; "
+          f"random-init control {lab.mean(control_after):.3f} (it fits its {len(tune)} pairs: "
+          f"{lab.mean(control_tuned):.3f})")
+    rows = []
+    for (question, answer), b, a in list(zip(heldout, before_text, after_text))[:8]:
+        rows.append([question, answer, b, a.replace(" <eos>", "")])
+        print(f"  {question}  truth {answer!r}\n      before: {b}\n      after:  {a}")
+    writer.table("examples", ["prompt", "truth", "pre-trained model, before fine-tuning",
+                              "after fine-tuning"], rows,
+                 caption="Held-out word pairs (never in the fine-tuning data). Before, the model "
+                         "continues the text; after, it answers.")
+    writer.table("summary", ["model", "held-out pairs exact match"], [
+        ["pre-trained, before fine-tuning", lab.mean(before)],
+        [f"pre-trained + {len(tune)} translation examples", lab.mean(after)],
+        [f"random init + the same {len(tune)} examples", lab.mean(control_after)],
+    ], formats=["{}", "{:.3f}"])
+    writer.metric("n_tune", len(tune))
+    writer.metric("n_heldout", len(heldout))
+    writer.metric("before", lab.mean(before), "{:.1%}")
+    writer.metric("latent", lab.mean(latent), "{:.1%}")
+    writer.metric("after", lab.mean(after), "{:.1%}")
+    writer.metric("control", lab.mean(control_after), "{:.1%}")
+    writer.metric("control_tuned", lab.mean(control_tuned), "{:.1%}")
+    writer.save()
+
+
+if __name__ == "__main__":
+    parser = snippet_parser(__doc__.splitlines()[0], default_model=None, presets=PRESETS)
+    run_main(main, parser)
