@@ -16,3 +16,26 @@ def test_token_shift_probe():
     assert 0.02 < m("shifted_share") < 0.3
     # and the shifts crowd the start of the answer more than tokens in general do
     assert m("shifted_early_share") > m("early_token_share")
+
+
+def test_dpo_concise():
+    run = run_snippet("llm_alignment/dpo_concise")
+    m = run.metric
+    print(run.stdout)
+    print({k: m(k) for k in ("loss_first", "loss_last", "margin_end", "accuracy_end", "kl_end", "chosen_end",
+                             "rejected_end", "trl_loss_last", "trl_margin_end", "trl_kl_end",
+                             "length_before", "length_after", "ours_seconds", "trl_seconds")})
+    # the written-out loss starts at log 2 (policy = reference) and falls
+    assert abs(m("loss_first") - 0.6931) < 0.01
+    assert m("loss_last") < 0.5
+    # held-out pairs, with filler phrases never trained on: the margin rises and ranks them right
+    assert m("margin_start") == 0
+    assert m("margin_end") > 3
+    assert m("accuracy_end") >= 0.8
+    # while the policy stays close to the reference (nats per response token)
+    assert m("kl_end") < 0.5
+    # trl's DPOTrainer on the same data and settings gets to the same place
+    assert abs(m("trl_loss_first") - 0.6931) < 0.01
+    assert m("trl_accuracy_end") >= 0.8
+    assert abs(m("trl_margin_end") - m("margin_end")) < 0.4 * m("margin_end")
+    assert m("trl_kl_end") < 0.5

@@ -9,10 +9,13 @@ Data sets written into the repository (``fieldguide/data/``):
 
 * ``instructions.jsonl`` - 64 hand-written instructions with short, direct answers
   (five categories: facts, define, math, rewrite, advice).
-* ``preferences.jsonl`` - prompts with a concise answer (chosen) and a rambling one
-  (rejected), for preference tuning.
-* ``instruction_tasks.jsonl`` - small tasks expressed only by an instruction
-  (e.g. "Write the plural of the noun."), several examples each.
+* ``preferences.jsonl`` - 40 questions with a concise answer (chosen) and a rambling one
+  (rejected), for preference tuning. Each rejected answer is the chosen one wrapped as
+  "<opener> The answer to your question is: <chosen> <closer>", with one of eight
+  hand-written openers and closers drawn with a fixed seed; the 30 ``train`` pairs use
+  openers and closers 1-6, the 10 ``heldout`` pairs only 7-8, which never occur in training.
+* ``instruction_tasks.jsonl`` - eight small tasks expressed only by an instruction
+  (e.g. "Write the plural of the noun."), 12-16 hand-written examples each.
 """
 
 from __future__ import annotations
