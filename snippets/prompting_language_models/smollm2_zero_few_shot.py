@@ -14,6 +14,7 @@ and its keys/values reused, so a message costs only its own tokens.
 import copy
 
 import torch
+from tqdm.auto import tqdm
 
 from fieldguide import ResultsWriter, load_causal_lm, pick_device, run_main, seed_everything, snippet_parser
 from fieldguide.classification import (LABELS, PeakMemory, Run, Stopwatch, label_subset, per_100, record,
@@ -50,7 +51,7 @@ def label_logprobs(model, tokenizer, examples, texts, batch_size):
     shared = model(input_ids=prefix_ids, use_cache=True).cache  # keys/values of the prefix, encoded once
     tokenizer.padding_side = "right"
     scores_ = []
-    for start in range(0, len(texts), batch_size):
+    for start in tqdm(range(0, len(texts), batch_size), desc=f"{len(examples)}-shot scoring", leave=False):
         batch = tokenizer([t + suffix for t in texts[start:start + batch_size]], return_tensors="pt",
                           padding=True, add_special_tokens=False).to(model.device)
         n = batch.input_ids.shape[0]
