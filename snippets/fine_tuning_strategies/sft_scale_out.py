@@ -1,0 +1,141 @@
+"""Scaling out: the SFT loop as distributed data parallel (torchrun), with checkpoint and resume.
+
+The same script runs on one process or many:
+
+    python snippets/fine_tuning_strategies/sft_scale_out.py --scale ci
+    torchrun --standalone --nproc_per_node 2 snippets/fine_tuning_strategies/sft_scale_out.py --scale ci
+
+Under torchrun each process holds a full copy of the model (LoRA on SmolLM2), takes its
+share of every global batch, and DistributedDataParallel averages the gradients, so the
+run follows the single-process one step for step. The loss is normalised by the number of
+response tokens in the *global* batch, which makes the match exact rather than
+approximate. Backend: nccl on GPUs, gloo on CPUs.
+
+Every ``save_every`` steps rank 0 writes a checkpoint (adapter weights, optimizer state,
+step, losses) into ``--out``; started again with the same command after a crash or a
+kill, the run continues from there and ends at the same loss.
+"""
+
+import json
+import os
+import time
+
+import torch
+import torch.distributed as dist
+from peft import LoraConfig, get_peft_model
+from torch.nn.parallel import DistributedDataParallel
+from tqdm.auto import tqdm
+
+from fieldguide import ResultsWriter, load_causal_lm, pick_device, run_main, seed_everything, snippet_parser
+from fieldguide.chat_data import (IGNORE, batches, collate, encode, heldout_loss, instruction_set,
+                                  stratified_split)
+
+PRESETS = {
+    "ci": {"n_train": 16, "n_heldout": 8, "global_batch": 8, "epochs": 3, "save_every": 1},
+    "gpu": {"n_train": 48, "n_heldout": 16, "global_batch": 16, "epochs": 20, "save_every": 10},
+}
+LORA = LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0, task_type="CAUSAL_LM",
+                  target_modules=["q_proj", "k_proj", "v_proj", "o_proj"])
+LR = 1e-3
+
+
+def setup_distributed(device):
+    """(rank, world size); starts the process group when launched by torchrun."""
+    if "WORLD_SIZE" not in os.environ:
+        return 0, 1
+    dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return dist.get_rank(), dist.get_world_size()
+
+
+def save_checkpoint(path, model, optimizer, step, losses):
+    """Write to a temporary file, then rename: a kill mid-write never leaves a torn checkpoint."""
+    trainable = {k: v for k, v in model.state_dict().items() if "lora_" in k}
+    torch.save({"model": trainable, "optimizer": optimizer.state_dict(), "step": step, "losses": losses},
+               path.with_suffix(".tmp"))
+    os.replace(path.with_suffix(".tmp"), path)
+
+
+def main(args):
+    preset = PRESETS[args.scale]
+    device = pick_device(args.device)
+    rank, world = setup_distributed(device)
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        torch.cuda.set_device(device)
+    if preset["global_batch"] % world:
+        raise SystemExit(f"error: global batch {preset['global_batch']} does not split over {world} processes")
+    seed_everything(args.seed)
+    train_items, heldout_items = stratified_split(instruction_set(), preset["n_heldout"], seed=args.seed)
+    model, tokenizer = load_causal_lm(args.model, device)
+    pad = tokenizer.pad_token_id
+    train = [encode(tokenizer, it["prompt"], it["response"]) for it in train_items[:preset["n_train"]]]
+    heldout = [encode(tokenizer, it["prompt"], it["response"]) for it in heldout_items]
+    model = get_peft_model(model, LORA)  # same seed on every rank: identical initial adapters
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=LR, weight_decay=0.0)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    checkpoint = args.out / "checkpoint.pt"
+    start, losses = 0, []
+    if checkpoint.exists():  # resume: same command, same --out
+        state = torch.load(checkpoint, map_location=device)
+        model.load_state_dict(state["model"], strict=False)
+        optimizer.load_state_dict(state["optimizer"])
+        start, losses = state["step"], state["losses"]
+        if rank == 0:
+            print(f"resumed from {checkpoint} at step {start}")
+    ddp = DistributedDataParallel(model) if world > 1 else model
+
+    # every rank walks the same global batches (same seeds) and keeps its own slice
+    schedule = [group for epoch in range(preset["epochs"])
+                for group in batches(train, preset["global_batch"], seed=args.seed + epoch)]
+    started = time.perf_counter()
+    ddp.train()
+    with tqdm(total=len(schedule), initial=start, desc=f"training ({world} process{'es' * (world > 1)})",
+              leave=False, disable=rank != 0) as bar:
+        for step in range(start, len(schedule)):
+            group = schedule[step]
+            n_targets = sum(e.n_response for e in group)  # response tokens in the global batch
+            batch = collate(group[rank::world], pad, device)
+            logits = ddp(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits[:, :-1]
+            token_loss = torch.nn.functional.cross_entropy(
+                logits.flatten(0, 1).float(), batch.labels[:, 1:].flatten(), ignore_index=IGNORE, reduction="sum")
+            # DDP averages gradients over ranks; scale by world so the result is sum / global tokens
+            (token_loss * world / n_targets).backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            step_loss = token_loss.detach()
+            if world > 1:
+                dist.all_reduce(step_loss)
+            losses.append(step_loss.item() / n_targets)
+            if rank == 0 and ((step + 1) % preset["save_every"] == 0 or step + 1 == len(schedule)):
+                save_checkpoint(checkpoint, model, optimizer, step + 1, losses)
+                (args.out / "progress.json").write_text(json.dumps({"step": step + 1}))
+            bar.update(1)
+            bar.set_postfix(loss=f"{losses[-1]:.3f}")
+    seconds = time.perf_counter() - started
+
+    if rank == 0:
+        final_heldout = heldout_loss(model, heldout, pad)
+        writer = ResultsWriter(args.out, "fine_tuning_strategies/sft_scale_out", args)
+        print(f"SmolLM2 + LoRA, {world} process{'es' * (world > 1)} on {device} "
+              f"(backend {dist.get_backend() if world > 1 else 'none'}): {len(schedule)} steps of "
+              f"{preset['global_batch']} examples, {preset['global_batch'] // world} per process")
+        print(f"  losses: {' '.join(f'{x:.4f}' for x in losses)}")
+        print(f"  final training loss {losses[-1]:.5f}, held-out loss {final_heldout:.5f}, "
+              f"{seconds:.0f} s for steps {start + 1}-{len(schedule)}")
+        writer.metric("world_size", world)
+        writer.metric("steps", len(schedule))
+        writer.metric("resumed_from", start)
+        writer.metric("final_loss", losses[-1], "{:.5f}")
+        writer.metric("heldout_loss", final_heldout, "{:.5f}")
+        writer.metric("seconds", seconds, "{:.0f} s")
+        writer.table("losses", ["step", "training loss"], [[i + 1, x] for i, x in enumerate(losses)],
+                     formats=["{}", "{:.5f}"], caption=f"{world} process(es).")
+        writer.save()
+    if world > 1:
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    parser = snippet_parser(__doc__.splitlines()[0], default_model="smollm2-135m-instruct", presets=PRESETS)
+    run_main(main, parser)
