@@ -1,0 +1,186 @@
+"""The built site in a real browser: headless Debian Chromium driven by Playwright.
+
+The site is served on 127.0.0.1 from the ``built_site`` folder. Every page must load with
+no console error and no request leaving 127.0.0.1; the search finds a concept's page; the
+quizzes react to answers; code blocks get Material's copy button.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run",
+         "--disable-dev-shm-usage"]
+LOCAL_HOSTS = {"127.0.0.1"}
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="Debian's chromium is not installed (bash dev.sh test installs it with apt-get)")
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - http.server API
+        pass
+
+
+@pytest.fixture(scope="module")
+def site_url(built_site: Path):
+    handler = functools.partial(_QuietHandler, directory=str(built_site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def playwright(tmp_path_factory):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="module")
+def chromium_context(playwright, tmp_path_factory):
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    # A persistent context takes the fresh --user-data-dir the toolchain notes ask for.
+    context = playwright.chromium.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, headless=True, args=FLAGS,
+        viewport={"width": 1280, "height": 900})
+    outside: list[str] = []
+
+    def guard(route):
+        host = urlsplit(route.request.url).hostname
+        if route.request.url.startswith(("data:", "blob:")) or host in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", guard)
+    context.outside = outside  # requests that tried to leave 127.0.0.1
+    yield context
+    context.close()
+
+
+def _pages(built_site: Path) -> list[str]:
+    return sorted(p.relative_to(built_site).as_posix() for p in built_site.rglob("*.html")
+                  if p.name != "404.html")
+
+
+def test_every_page_loads_cleanly_and_stays_local(chromium_context, site_url, built_site):
+    started = time.perf_counter()
+    page = chromium_context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(f"{page.url}: console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"{page.url}: page error: {e}"))
+    page.on("requestfailed", lambda r: errors.append(f"{page.url}: request failed: {r.url}")
+            if urlsplit(r.url).hostname in LOCAL_HOSTS else None)
+    paths = _pages(built_site)
+    for path in paths:
+        response = page.goto(site_url + path, wait_until="load")
+        assert response is not None and response.ok, f"{path}: HTTP {response and response.status}"
+        page.wait_for_selector(".md-content", state="attached")
+    page.wait_for_timeout(300)  # late console errors from the last page
+    page.close()
+    print(f"{len(paths)} pages loaded in {time.perf_counter() - started:.1f} s; "
+          f"{len(chromium_context.outside)} requests tried to leave 127.0.0.1")
+    assert len(paths) >= 22
+    assert not errors, "\n".join(errors[:30])
+    assert not chromium_context.outside, "requests leaving 127.0.0.1:\n" + "\n".join(sorted(set(chromium_context.outside))[:30])
+
+
+@pytest.mark.parametrize("query, page_path", [
+    ("Freezing Encoder Parameters", "encoders/freezing-encoder-parameters/"),
+    ("Activating Pre-Trained Knowledge", "llms/activating-pretrained-knowledge/"),
+    ("LLM Alignment", "alignment/llm-alignment/"),
+])
+def test_search_finds_the_concept_page(chromium_context, site_url, query, page_path):
+    page = chromium_context.new_page()
+    page.goto(site_url, wait_until="load")
+    page.locator(".md-search__input").click()  # Material's search reacts to typing, not fill()
+    page.keyboard.type(query, delay=20)
+    results = page.locator(".md-search-result__item a")
+    results.first.wait_for(timeout=20_000)
+    hrefs = [results.nth(i).get_attribute("href") or "" for i in range(min(results.count(), 10))]
+    page.close()
+    assert any(page_path in href for href in hrefs), f"search for {query!r} gave {hrefs}"
+
+
+def test_choosing_an_option_shows_right_or_wrong_and_the_explanation(chromium_context, site_url):
+    page = chromium_context.new_page()
+    page.goto(site_url + "prompting/efficiency-of-prompting/", wait_until="load")
+    item = page.locator("#quiz-startup-sentiment")
+    answer = item.locator("details.fg-quiz__answer")
+    assert not answer.is_visible()  # hidden until the reader answers
+    item.locator('li[data-correct="false"] button').first.click()
+    feedback = item.locator(".fg-quiz__feedback")
+    assert feedback.inner_text().startswith("Not quite")
+    assert answer.is_visible() and answer.get_attribute("open") is not None
+    assert "prompting" in answer.inner_text().lower()
+    item.locator('li[data-correct="true"] button').click()
+    assert feedback.inner_text().startswith("Correct")
+    assert item.locator("li.fg-quiz__right").count() == 1
+    page.close()
+
+
+def test_ordering_question_can_be_reordered_and_checked(chromium_context, site_url):
+    page = chromium_context.new_page()
+    page.goto(site_url + "prompting/selecting-adaptation-strategy/", wait_until="load")
+    item = page.locator("#quiz-adaptation-steps")
+    steps = item.locator(".fg-quiz__steps > li")
+    n = steps.count()
+    assert n >= 3
+    item.locator(".fg-quiz__check").click()  # shuffled order: not right yet
+    assert f"of {n} steps" in item.locator(".fg-quiz__feedback").inner_text()
+    for _ in range(n * n):  # bubble sort with the reader's "move up" buttons
+        order = [int(steps.nth(i).get_attribute("data-step")) for i in range(n)]
+        if order == sorted(order):
+            break
+        i = next(i for i in range(1, n) if order[i] < order[i - 1])
+        steps.nth(i).locator(".fg-quiz__move--up").click()
+    item.locator(".fg-quiz__check").click()
+    assert item.locator(".fg-quiz__feedback").inner_text().startswith("Correct")
+    assert item.locator("details.fg-quiz__answer").is_visible()
+    page.close()
+
+
+def test_code_blocks_have_a_copy_button(chromium_context, site_url):
+    # Material 9.8 puts the button in a <nav class="md-code__nav"> inside each <pre>.
+    copy = '.md-content pre button[data-md-type="copy"]'
+    page = chromium_context.new_page()
+    page.goto(site_url + "foundations/applications-of-ptms/", wait_until="load")
+    page.locator(copy).first.wait_for(state="attached")
+    n_code = page.locator(".md-content pre > code").count()
+    n_copy = page.locator(copy).count()
+    title = page.locator(copy).first.get_attribute("title")
+    page.close()
+    assert n_code >= 1 and n_copy == n_code, f"{n_code} code blocks, {n_copy} copy buttons"
+    assert title == "Copy to clipboard"
+
+
+def test_quiz_is_readable_without_javascript(playwright, site_url):
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+    context = browser.new_context(java_script_enabled=False)
+    context.route("**/*", lambda r: r.continue_() if urlsplit(r.request.url).hostname in LOCAL_HOSTS
+                  else r.abort())
+    page = context.new_page()
+    page.goto(site_url + "llms/evaluating-researchers-conclusion/", wait_until="load")
+    details = page.locator("#quiz-entirely-new-capabilities details.fg-quiz__answer")
+    visible = details.is_visible()
+    details.locator("summary").click()
+    text = details.inner_text()
+    browser.close()
+    assert visible, "without JavaScript the answer block must be visible (collapsed)"
+    assert "Answer: B" in text and "activat" in text
