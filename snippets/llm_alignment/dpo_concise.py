@@ -120,17 +120,13 @@ def train_with_trl(model, tokenizer, rows, preset, seed, device, out):
         per_device_train_batch_size=preset["batch_pairs"], lr_scheduler_type="constant", weight_decay=0.0,
         optim="adamw_torch", max_grad_norm=1e9, gradient_checkpointing=False, logging_steps=1,
         save_strategy="no", report_to=[], seed=seed, use_cpu=device.type == "cpu", bf16=False,
-        disable_tqdm=True,
+        disable_tqdm=True, precompute_ref_log_probs=True,  # as ours: reference log-probs once, up front
     )
     trainer = DPOTrainer(model=model, args=config, train_dataset=data, processing_class=tokenizer, peft_config=LORA)
     trainer.remove_callback(PrinterCallback)  # its per-step log lines would crowd the output
     trainer.train()
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     return trainer.model, losses
-
-
-def answer_lengths(model, tokenizer, prompts, max_new_tokens):
-    return [len(ids) for ids in generate(model, tokenizer, prompts, max_new_tokens)]
 
 
 def main(args):
@@ -153,12 +149,13 @@ def main(args):
     model = get_peft_model(model, LORA)
     prompts = [r["prompt"] for r in heldout_rows]
     with model.disable_adapter():
-        length_before = answer_lengths(model, tokenizer, prompts, preset["max_new_tokens"])
+        length_before = [len(ids) for ids in generate(model, tokenizer, prompts, preset["max_new_tokens"])]
     started = time.perf_counter()
     losses, curve = train_dpo(model, train, heldout, pad, preset, args.seed)
     ours_seconds = time.perf_counter() - started
-    length_after = answer_lengths(model, tokenizer, prompts, preset["max_new_tokens"])
-    sample = [tokenizer.decode(ids) for ids in generate(model, tokenizer, prompts[:4], preset["max_new_tokens"])]
+    answers = generate(model, tokenizer, prompts, preset["max_new_tokens"])
+    length_after = [len(ids) for ids in answers]
+    sample = [tokenizer.decode(ids) for ids in answers[:4]]
 
     seed_everything(args.seed)
     fresh, _ = load_causal_lm(args.model, device)
