@@ -48,8 +48,7 @@ def fine_tune(model, examples, steps, lr, batch_size, seed):
 
 
 def run_seed(scale, preset, seed, device):
-    world, model_config, pretrain_config = lab.lab(scale, seed)
-    pretrained, info = lab.pretrain(world, model_config, pretrain_config, device)
+    world, pretrained, info = lab.pretrained(scale, seed, device)
     tuned_people, heldout = lab.split_people(world)
     qa = {name: lab.encode_pairs(world, world.qa_pairs(people))
           for name, people in (("tuned", tuned_people), ("heldout", heldout), ("absent", world.absent))}
@@ -60,7 +59,7 @@ def run_seed(scale, preset, seed, device):
     result = {"seed": seed, "pretrain": info, "before": score(pretrained),
               "majority": lab.majority_baseline(world, tuned_people, heldout)}
     arms = {"pre-trained": (copy.deepcopy(pretrained), preset["lr"]),
-            "random init": (lab.new_model(world, model_config, seed + 1000, device), preset["control_lr"])}
+            "random init": (lab.new_model(world, pretrained.config, seed + 1000, device), preset["control_lr"])}
     for arm, (model, lr) in arms.items():
         started = time.perf_counter()
         fine_tune(model, qa["tuned"], preset["steps"], lr, preset["batch_size"], seed)

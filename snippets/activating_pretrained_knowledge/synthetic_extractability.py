@@ -51,8 +51,7 @@ def biography_recall(model, world, docs):
 
 def run_arm(scale, preset, seed, bios_per_person, device):
     changes = {"bios_per_person": bios_per_person} if bios_per_person else {}
-    world, model_config, pretrain_config = lab.lab(scale, seed, **changes)
-    model, info = lab.pretrain(world, model_config, pretrain_config, device)
+    world, model, info = lab.pretrained(scale, seed, device, **changes)
     # One training biography per person (the first one the corpus holds for them).
     first_bio = {}
     for person, sentences in world.biography_docs():

@@ -31,8 +31,7 @@ def main(args):
     device = pick_device(args.device)
     seed_everything(args.seed)
     writer = ResultsWriter(args.out, "activating_pretrained_knowledge/synthetic_translation", args)
-    world, model_config, pretrain_config = lab.lab(args.scale, args.seed)
-    pretrained, info = lab.pretrain(world, model_config, pretrain_config, device)
+    world, pretrained, info = lab.pretrained(args.scale, args.seed, device)
     tok = world.tokenizer
 
     # A few pairs in the instruction format for fine-tuning; every other pair is held out.
@@ -54,7 +53,7 @@ def main(args):
     after = lab.exact_match(tuned, heldout_ex)
     after_text = continuations(tuned, heldout_ex, n=3)
 
-    control = lab.new_model(world, model_config, args.seed + 1000, device)
+    control = lab.new_model(world, pretrained.config, args.seed + 1000, device)
     lab.fine_tune(control, tune_ex, steps=preset["control_steps"], lr=preset["control_lr"],
                   batch_size=preset["batch_size"], seed=args.seed, desc="control from random init")
     control_after = lab.exact_match(control, heldout_ex)

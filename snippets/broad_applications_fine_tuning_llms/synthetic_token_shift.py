@@ -58,8 +58,7 @@ def main(args):
     device = pick_device(args.device)
     seed_everything(args.seed)
     writer = ResultsWriter(args.out, "broad_applications_fine_tuning_llms/synthetic_token_shift", args)
-    world, model_config, pretrain_config = lab.lab(args.scale, args.seed)
-    base, info = lab.pretrain(world, model_config, pretrain_config, device)
+    world, base, info = lab.pretrained(args.scale, args.seed, device)
     tuned_people, heldout = lab.split_people(world)
     tok = world.tokenizer
 

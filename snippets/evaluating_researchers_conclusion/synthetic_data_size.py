@@ -29,8 +29,7 @@ def main(args):
     device = pick_device(args.device)
     seed_everything(args.seed)
     writer = ResultsWriter(args.out, "evaluating_researchers_conclusion/synthetic_data_size", args)
-    world, model_config, pretrain_config = lab.lab(args.scale, args.seed)
-    pretrained, info = lab.pretrain(world, model_config, pretrain_config, device)
+    world, pretrained, info = lab.pretrained(args.scale, args.seed, device)
     tuned_people, heldout = lab.split_people(world)
     # People in one fixed random order, every question about each: the first n examples
     # cover every question type evenly, and each larger set contains the smaller ones.

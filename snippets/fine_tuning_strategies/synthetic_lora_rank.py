@@ -76,15 +76,14 @@ def main(args):
     device = pick_device(args.device)
     seed_everything(args.seed)
     writer = ResultsWriter(args.out, "fine_tuning_strategies/synthetic_lora_rank", args)
-    world, model_config, pretrain_config = lab.lab(args.scale, args.seed)
-    pretrained, info = lab.pretrain(world, model_config, pretrain_config, device)
+    world, pretrained, info = lab.pretrained(args.scale, args.seed, device)
     tuned_people, heldout = lab.split_people(world)
     qa = {"tuned": lab.encode_pairs(world, world.qa_pairs(tuned_people)),
           "heldout": lab.encode_pairs(world, world.qa_pairs(heldout))}
 
     arms = {
         "pre-trained": sweep(pretrained, preset["ranks"], preset["lora_lr"], preset["full_lr"], qa, preset, args.seed),
-        "random init": sweep(lab.new_model(world, model_config, args.seed + 1000, device), preset["control_ranks"],
+        "random init": sweep(lab.new_model(world, pretrained.config, args.seed + 1000, device), preset["control_ranks"],
                              preset["lora_lr"], preset["control_full_lr"], qa, preset, args.seed),
     }
     rows = []

@@ -15,7 +15,6 @@ and greedy exact match.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
@@ -30,9 +29,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from fieldguide.models import _file_lock, cache_dir
 from fieldguide.synthetic_world import World, WorldConfig
-
-SOURCES = (Path(__file__), Path(__file__).with_name("synthetic_world.py"))
 
 
 def one_thread() -> None:
@@ -84,6 +82,13 @@ def lab(scale: str, seed: int = 0, **world_changes) -> tuple[World, GPTConfig, P
     preset = LAB_PRESETS[scale]
     world = World(preset["world"].with_(seed=seed, **world_changes))
     return world, preset["model"], PretrainConfig(**{**asdict(preset["pretrain"]), "seed": seed})
+
+
+def pretrained(scale: str, seed: int, device, **world_changes) -> tuple[World, "TinyGPT", dict]:
+    """The world of a scale and seed, and its pre-trained model (cached): ``(world, model, info)``."""
+    world, model_config, train_config = lab(scale, seed, **world_changes)
+    model, info = pretrain(world, model_config, train_config, device)
+    return world, model, info
 
 
 def describe(scale: str) -> str:
@@ -170,7 +175,8 @@ def n_params(model: nn.Module, trainable_only: bool = False) -> int:
 
 
 def new_model(world: World, config: GPTConfig, seed: int, device) -> TinyGPT:
-    """A randomly initialised TinyGPT for ``world``'s vocabulary (the control arm's start)."""
+    """A randomly initialised TinyGPT for ``world``'s vocabulary (the control arm's start);
+    ``config`` may be a pre-trained model's ``.config``."""
     torch.manual_seed(seed)
     config = GPTConfig(**{**asdict(config), "vocab_size": len(world.tokenizer)})
     return TinyGPT(config).to(device)
@@ -179,32 +185,24 @@ def new_model(world: World, config: GPTConfig, seed: int, device) -> TinyGPT:
 # ---- pre-training (cached) -----------------------------------------------------------------
 
 def cache_root() -> Path:
-    from fieldguide.models import cache_dir
-
     return cache_dir() / "tiny_gpt"
 
 
 def pretrain_key(world_config: WorldConfig, model_config: GPTConfig, train_config: PretrainConfig,
                  device) -> str:
+    """Content hash of what decides the checkpoint: the configs, the device type, the world
+    generator's source and the source of the model and of the pre-training loop."""
+    import inspect
+
+    from fieldguide import synthetic_world
+
     digest = hashlib.sha256()
     digest.update(json.dumps([asdict(world_config), asdict(model_config), asdict(train_config),
                               torch.device(device).type], sort_keys=True).encode())
-    for source in SOURCES:
-        digest.update(source.read_bytes())
+    digest.update(inspect.getsource(synthetic_world).encode())
+    for part in (Attention, Block, TinyGPT, new_model, pad_rows, _pretrain):
+        digest.update(inspect.getsource(part).encode())
     return digest.hexdigest()[:20]
-
-
-@contextlib.contextmanager
-def _lock(path: Path):
-    import fcntl
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def pad_rows(rows: Sequence[Sequence[int]], width: int | None = None, value: int = 0) -> torch.Tensor:
@@ -223,7 +221,7 @@ def pretrain(world: World, model_config: GPTConfig, train_config: PretrainConfig
     key = pretrain_key(world.config, model_config, train_config, device)
     folder = cache_root() / key
     model = new_model(world, model_config, train_config.seed, device)
-    with _lock(cache_root() / f".{key}.lock"):
+    with _file_lock(cache_root() / f".{key}.lock"):
         if (folder / "model.pt").is_file():
             model.load_state_dict(torch.load(folder / "model.pt", map_location=device))
             info = json.loads((folder / "info.json").read_text())
