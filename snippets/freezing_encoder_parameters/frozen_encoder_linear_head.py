@@ -12,7 +12,7 @@ of the label-efficiency curve.
 import torch
 
 from fieldguide import ResultsWriter, load_encoder, pick_device, run_main, seed_everything, snippet_parser
-from fieldguide.classification import (LABELS, label_efficiency, length_batches, record,
+from fieldguide.classification import (LABELS, PeakMemory, label_efficiency, length_batches, record,
                                        save_mean_pooling_classifier, sentiment_splits)
 
 PRESETS = {
@@ -55,7 +55,8 @@ def main(args):
     seed_everything(args.seed)
     splits = sentiment_splits()
     writer = ResultsWriter(args.out, "freezing_encoder_parameters/frozen_encoder_linear_head", args)
-    encoder, tokenizer = load_encoder(args.model, device)
+    with PeakMemory(device) as loading:
+        encoder, tokenizer = load_encoder(args.model, device)
     encoder.requires_grad_(False)  # freeze every encoder parameter
     encoder.eval()
     cache = {}  # text -> vector: the frozen encoder gives the same vector every time
@@ -75,6 +76,7 @@ def main(args):
                                             preset["counts"], preset["seeds"], device)
     encoder_params = sum(p.numel() for p in encoder.parameters())
     headline.total += encoder_params  # the frozen encoder is part of the classifier
+    headline.peak_mb += loading.peak_mb  # and its weights are part of the memory it needs
     record(writer, [headline], runs)
     writer.metric("frozen_params", encoder_params, "{:,}")
 
