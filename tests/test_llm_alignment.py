@@ -39,3 +39,7 @@ def test_dpo_concise():
     assert m("trl_accuracy_end") >= 0.8
     assert abs(m("trl_margin_end") - m("margin_end")) < 0.4 * m("margin_end")
     assert m("trl_kl_end") < 0.5
+    # the page's caveat: the margin grows mostly by pushing the rejected texts down, and a few
+    # steps on fixed pairs barely change how long the greedy answers are
+    assert -m("rejected_end") > 2 * abs(m("chosen_end"))
+    assert m("length_after") > 0.7 * m("length_before")
