@@ -21,7 +21,7 @@ import time
 import torch
 from tqdm.auto import tqdm
 
-from fieldguide import ResultsWriter, pick_device, run_main, seed_everything, snippet_parser
+from fieldguide import ResultsWriter, run_main, seed_everything, snippet_parser
 from fieldguide import tiny_gpt as lab
 
 PRESETS = {
@@ -74,9 +74,8 @@ def run_seed(scale, preset, seed, device):
 
 
 def main(args):
-    lab.one_thread()
     preset = PRESETS[args.scale]
-    device = pick_device(args.device)
+    device = lab.setup(args)
     writer = ResultsWriter(args.out, "activating_pretrained_knowledge/synthetic_bios_activation", args)
     results = []
     for seed in range(args.seed, args.seed + preset["seeds"]):

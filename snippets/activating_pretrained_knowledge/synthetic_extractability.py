@@ -18,7 +18,7 @@ import copy
 
 import torch
 
-from fieldguide import ResultsWriter, pick_device, run_main, seed_everything, snippet_parser
+from fieldguide import ResultsWriter, run_main, seed_everything, snippet_parser
 from fieldguide import tiny_gpt as lab
 
 PRESETS = {
@@ -74,9 +74,8 @@ def run_arm(scale, preset, seed, bios_per_person, device):
 
 
 def main(args):
-    lab.one_thread()
     preset = PRESETS[args.scale]
-    device = pick_device(args.device)
+    device = lab.setup(args)
     writer = ResultsWriter(args.out, "activating_pretrained_knowledge/synthetic_extractability", args)
     seeds = list(range(args.seed, args.seed + preset["seeds"]))
     runs = {}
@@ -118,12 +117,7 @@ def main(args):
 
 
 def plot(writer, runs, seeds):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    fig, ax = lab.axes((6.4, 3.4))
     for i, arm in enumerate(ARMS):
         for j, (part, label, colour) in enumerate((("memorised", "memorised its biographies", "#607d8b"),
                                                     ("extracted", "answers held-out people (QA)", "#2e7d32"))):
@@ -136,7 +130,6 @@ def plot(writer, runs, seeds):
     ax.set_ylabel("exact match")
     ax.legend(fontsize=8, loc="upper left")
     ax.set_title("stored is not the same as extractable")
-    fig.tight_layout()
     writer.figure("memorisation", fig, caption="Bars: mean over seeds; dots: each seed. Both models memorise; "
                                                "only the augmented one lets fine-tuning extract the facts.")
 

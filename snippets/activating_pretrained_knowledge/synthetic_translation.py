@@ -14,7 +14,7 @@ cannot: the pairs it was not shown are knowledge it never had.
 
 import copy
 
-from fieldguide import ResultsWriter, pick_device, run_main, seed_everything, snippet_parser
+from fieldguide import ResultsWriter, run_main, snippet_parser
 from fieldguide import tiny_gpt as lab
 
 PRESETS = {
@@ -26,10 +26,8 @@ PRESETS = {
 
 
 def main(args):
-    lab.one_thread()
     preset = PRESETS[args.scale]
-    device = pick_device(args.device)
-    seed_everything(args.seed)
+    device = lab.setup(args)
     writer = ResultsWriter(args.out, "activating_pretrained_knowledge/synthetic_translation", args)
     world, pretrained, info = lab.pretrained(args.scale, args.seed, device)
     tok = world.tokenizer

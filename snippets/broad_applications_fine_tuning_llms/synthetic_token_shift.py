@@ -16,7 +16,7 @@ from collections import Counter
 
 import torch
 
-from fieldguide import ResultsWriter, pick_device, run_main, seed_everything, snippet_parser
+from fieldguide import ResultsWriter, run_main, snippet_parser
 from fieldguide import tiny_gpt as lab
 
 PRESETS = {
@@ -53,10 +53,8 @@ def role(world, person, attribute, word):
 
 
 def main(args):
-    lab.one_thread()
     preset = PRESETS[args.scale]
-    device = pick_device(args.device)
-    seed_everything(args.seed)
+    device = lab.setup(args)
     writer = ResultsWriter(args.out, "broad_applications_fine_tuning_llms/synthetic_token_shift", args)
     world, base, info = lab.pretrained(args.scale, args.seed, device)
     tuned_people, heldout = lab.split_people(world)

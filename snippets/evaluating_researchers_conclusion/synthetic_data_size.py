@@ -12,7 +12,7 @@ never in pre-training should stay near zero however many examples it gets.
 import copy
 import random
 
-from fieldguide import ResultsWriter, pick_device, run_main, seed_everything, snippet_parser
+from fieldguide import ResultsWriter, run_main, snippet_parser
 from fieldguide import tiny_gpt as lab
 
 PRESETS = {
@@ -24,10 +24,8 @@ PRESETS = {
 
 
 def main(args):
-    lab.one_thread()
     preset = PRESETS[args.scale]
-    device = pick_device(args.device)
-    seed_everything(args.seed)
+    device = lab.setup(args)
     writer = ResultsWriter(args.out, "evaluating_researchers_conclusion/synthetic_data_size", args)
     world, pretrained, info = lab.pretrained(args.scale, args.seed, device)
     tuned_people, heldout = lab.split_people(world)
@@ -72,12 +70,7 @@ def main(args):
 
 
 def plot(writer, rows, majority):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    fig, ax = lab.axes((6.4, 3.4))
     sizes = [r[0] for r in rows]
     ax.plot(sizes, [r[1] for r in rows], "o-", color="#2e7d32", label="held-out people (in pre-training)")
     ax.plot(sizes, [r[2] for r in rows], "s-", color="#c62828", label="people absent from pre-training")
@@ -87,9 +80,8 @@ def plot(writer, rows, majority):
     ax.set_ylabel("exact match")
     ax.set_ylim(0, 1.05)
     ax.legend(fontsize=8, loc="center right")
-    fig.tight_layout()
-    writer.figure("data_size", fig, caption="Accuracy saturates after a few dozen examples; people the model "
-                                            "never read about stay at the baseline.")
+    writer.figure("data_size", fig, caption="Held-out accuracy against the number of fine-tuning examples; people "
+                                            "the model never read about stay at the baseline.")
 
 
 if __name__ == "__main__":

@@ -38,6 +38,25 @@ def one_thread() -> None:
     torch.set_num_threads(int(os.environ.get("FIELDGUIDE_TORCH_THREADS", "1")))
 
 
+def setup(args) -> torch.device:
+    """A lab snippet's start: one torch thread, ``--seed`` everywhere, the ``--device``."""
+    from fieldguide.device import pick_device, seed_everything
+
+    one_thread()
+    seed_everything(args.seed)
+    return pick_device(args.device)
+
+
+def axes(figsize=(6.4, 3.4)):
+    """(figure, axes) for a lab plot, drawn off-screen."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=figsize, layout="constrained")
+
+
 @dataclass(frozen=True)
 class GPTConfig:
     vocab_size: int = 0  # filled from the world's tokenizer
