@@ -18,6 +18,7 @@ measured matmul rate: 6 * parameters * tokens/s over the FLOP/s of a large GEMM.
 
     python benchmarks/sft_speed.py                 # 2-core CPU: fp32
     python benchmarks/sft_speed.py --device cuda   # GPU: bf16 autocast, and MFU against the GEMM rate
+    python benchmarks/sft_speed.py --trl-variants  # also trl without activation checkpointing
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def train_ours(model, examples, steps, batch_size, lr, seed, device, autocast):
     return time.perf_counter() - started, sum(len(e.ids) for g in plan for e in g)
 
 
-def train_trl(model, tokenizer, items, steps, batch_size, lr, seed, device, autocast, out):
+def train_trl(model, tokenizer, items, steps, batch_size, lr, seed, device, autocast, out, **overrides):
     from datasets import Dataset
     from transformers import PrinterCallback
     from trl import SFTConfig, SFTTrainer
@@ -99,7 +100,7 @@ def train_trl(model, tokenizer, items, steps, batch_size, lr, seed, device, auto
                                "completion": [{"role": "assistant", "content": it["response"]}]} for it in items])
     config = SFTConfig(output_dir=out, max_steps=steps, per_device_train_batch_size=batch_size, learning_rate=lr,
                        seed=seed, logging_steps=1, save_strategy="no", report_to=[], disable_tqdm=True,
-                       use_cpu=device.type == "cpu", bf16=autocast)
+                       use_cpu=device.type == "cpu", bf16=autocast, **overrides)
     trainer = SFTTrainer(model=model, args=config, train_dataset=data, processing_class=tokenizer)
     trainer.remove_callback(PrinterCallback)
     sync(device)
@@ -120,6 +121,8 @@ def main():
     parser.add_argument("--lr", type=float, default=2e-5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/sft_speed")
+    parser.add_argument("--trl-variants", action="store_true",
+                        help="also run trl with gradient checkpointing off, to show where the gap comes from")
     args = parser.parse_args()
     device = pick_device(args.device)
     autocast = device.type == "cuda"
@@ -133,23 +136,31 @@ def main():
                                            device, autocast)
     ours_loss = heldout_loss(model, examples, tokenizer.pad_token_id)
 
-    seed_everything(args.seed)
-    model, _ = load_causal_lm(args.model, device)
-    model.hf_quantizer, model.is_quantized = None, False  # plain fp32 weights (de-quantised GGUF)
-    trl_seconds, trl_tokens, checkpointing = train_trl(model, tokenizer, items, args.steps, args.batch_size, args.lr,
-                                                       args.seed, device, autocast, args.out)
-    trl_loss = heldout_loss(model, examples, tokenizer.pad_token_id)
+    trl_runs = {}
+    for label, overrides in (("defaults", {}), ("no checkpointing", {"gradient_checkpointing": False})):
+        if label != "defaults" and not args.trl_variants:
+            continue
+        seed_everything(args.seed)
+        model, _ = load_causal_lm(args.model, device)
+        model.hf_quantizer, model.is_quantized = None, False  # plain fp32 weights (de-quantised GGUF)
+        seconds, counted, checkpointing = train_trl(model, tokenizer, items, args.steps, args.batch_size, args.lr,
+                                                    args.seed, device, autocast, args.out, **overrides)
+        trl_runs[label] = (seconds, counted, checkpointing, heldout_loss(model, examples, tokenizer.pad_token_id))
 
     peak = gemm_flops(device, torch.bfloat16 if autocast else torch.float32)
-    # the same examples pass through both: rate = our count of real (unpadded) tokens / time
-    ours_rate, trl_rate = ours_tokens / ours_seconds, ours_tokens / trl_seconds
+    ours_rate = ours_tokens / ours_seconds
+    trl_seconds, trl_tokens, checkpointing, trl_loss = trl_runs["defaults"]
+    trl_rate = ours_tokens / trl_seconds  # the same examples pass through both: rate over our count of real tokens
     print(f"SFT speed, full fine-tuning of {args.model} ({n_params / 1e6:.1f} M parameters) on {device}"
-          f"{' (bf16 autocast)' if autocast else ' (fp32)'}: {args.steps} steps x {args.batch_size} examples")
+          f"{' (bf16 autocast)' if autocast else ' (fp32)'}: {args.steps} steps x {args.batch_size} examples, "
+          f"{torch.get_num_threads()} CPU threads")
     print(f"  ours:            {ours_rate:8.1f} tokens/s  ({ours_tokens} tokens in {ours_seconds:.1f} s), "
           f"loss on the training set after: {ours_loss:.4f}")
-    print(f"  trl SFTTrainer:  {trl_rate:8.1f} tokens/s  ({trl_seconds:.1f} s; trl counted {trl_tokens} tokens), "
-          f"loss on the training set after: {trl_loss:.4f}  (gradient checkpointing: {checkpointing})")
-    print(f"  ratio ours / trl: {ours_rate / trl_rate:.2f}x; final losses differ by "
+    for label, (seconds, counted, checkpointing, loss) in trl_runs.items():
+        print(f"  trl SFTTrainer ({label}): {ours_tokens / seconds:8.1f} tokens/s  ({seconds:.1f} s; trl counted "
+              f"{counted} tokens), loss after: {loss:.4f}  (gradient checkpointing: {checkpointing}); "
+              f"ours / this: {ours_rate * seconds / ours_tokens:.2f}x")
+    print(f"  ratio ours / trl (defaults): {ours_rate / trl_rate:.2f}x; final losses differ by "
           f"{abs(ours_loss - trl_loss) / trl_loss:.1%}")
     print(f"  measured GEMM rate: {peak / 1e9:.1f} GFLOP/s; achieved 6*N*tokens/s: ours "
           f"{6 * n_params * ours_rate / 1e9:.1f} GFLOP/s ({6 * n_params * ours_rate / peak:.0%} of it), trl "

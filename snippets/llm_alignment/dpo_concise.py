@@ -25,7 +25,7 @@ from fieldguide.chat_data import (IGNORE, batches, collate, encode, generate, pr
                                   sequence_logprobs)
 
 PRESETS = {
-    "ci": {"n_train": 24, "epochs": 1, "batch_pairs": 4, "eval_every": 3, "max_new_tokens": 40},
+    "ci": {"n_train": 16, "epochs": 1, "batch_pairs": 4, "eval_every": 2, "max_new_tokens": 40},
     "gpu": {"n_train": 30, "epochs": 4, "batch_pairs": 4, "eval_every": 4, "max_new_tokens": 96},
 }
 BETA, LR = 0.1, 5e-4
