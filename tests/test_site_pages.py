@@ -74,6 +74,20 @@ def test_page_has_the_standard_sections_and_tags(page):
     assert re.search(r"arXiv[: ]\[?\d{4}\.\d{4,5}", text), f"{page.name}: no arXiv reference"
 
 
+@pytest.mark.parametrize("page", CONCEPT_PAGES, ids=lambda p: p.stem)
+def test_see_it_run_includes_a_real_snippet(page):
+    """No placeholders: every concept page shows an executed snippet (directly or via a fragment)."""
+    text = page.read_text(encoding="utf-8")
+    match = re.search(r"^## See it run.*?$(.*?)(?=^## Related)", text, re.MULTILINE | re.DOTALL)
+    assert match, f"{page.name}: no '## See it run' section before '## Related'"
+    includes = re.findall(r'^--8<-- "(snippets/[^"]+\.(?:py|md))"', match.group(1), re.MULTILINE)
+    assert includes, f"{page.name}: 'See it run' includes no snippet"
+    for target in includes:
+        assert (REPO / target).is_file(), f"{page.name}: includes missing {target}"
+    assert not re.search(r"appears here|is added here|coming soon|TODO", match.group(1)), \
+        f"{page.name}: a placeholder sentence is left in 'See it run'"
+
+
 def test_related_links_resolve_and_are_symmetric():
     graph = {p.relative_to(DOCS).as_posix(): related_links(p) for p in CONCEPT_PAGES}
     flagship = "llms/activating-pretrained-knowledge.md"
