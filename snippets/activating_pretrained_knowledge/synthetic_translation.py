@@ -66,7 +66,7 @@ def main(args):
           f"{lab.mean(control_tuned):.3f})")
     rows = []
     for (question, answer), b, a in list(zip(heldout, before_text, after_text))[:8]:
-        rows.append([question, answer, b, a.replace(" <eos>", "")])
+        rows.append([question, answer, b.replace("<eos>", "[eos]"), a.replace(" <eos>", "")])
         print(f"  {question}  truth {answer!r}\n      before: {b}\n      after:  {a}")
     writer.table("examples", ["prompt", "truth", "pre-trained model, before fine-tuning",
                               "after fine-tuning"], rows,

@@ -25,7 +25,7 @@ PRESETS = {
 }
 OPENER = "sure !"  # assistant style: words pre-training never contained
 ROLES = {"fact": "the fact (attribute value)", "name": "name, copied from the question",
-         "style": "assistant style and stop (sure ! <eos>)", "frame": "sentence frame (was born in ... .)"}
+         "style": "assistant style and the stop token (sure ! [eos])", "frame": "sentence frame (was born in ... .)"}
 
 
 def assistant_answer(world, person, attribute):
@@ -102,7 +102,7 @@ def main(args):
     for row in rows[:-1]:
         print(f"  {row[0]:>32}: {row[1]:>5} tokens, unshifted {row[2]:.1%}, marginal {row[3]:.1%}, "
               f"shifted {row[4]:.1%}")
-    common = ", ".join(f"'{w}' ({n})" for w, n in shifted_words.most_common(6))
+    common = ", ".join(f"'{w}' ({n})" for w, n in shifted_words.most_common(6)).replace("<eos>", "[eos]")
     print(f"most often shifted: {common}")
     n_shifted = sum(positions.values())
     early = (positions[0] + positions[1]) / max(n_shifted, 1)
