@@ -92,6 +92,16 @@ def test_every_page_loads_cleanly_and_stays_local(chromium_context, site_url, bu
         response = page.goto(site_url + path, wait_until="load")
         assert response is not None and response.ok, f"{path}: HTTP {response and response.status}"
         page.wait_for_selector(".md-content", state="attached")
+        # Math: every arithmatex span rendered by the vendored KaTeX, none as a KaTeX error.
+        try:
+            page.wait_for_function("[...document.querySelectorAll('.arithmatex')]"
+                                   ".every(e => e.querySelector('.katex'))", timeout=5_000)
+        except Exception:  # reported just below, with the offending formulas
+            pass
+        bad_math = page.evaluate(
+            "[...document.querySelectorAll('.arithmatex')].filter(e => !e.querySelector('.katex')"
+            " || e.querySelector('.katex-error')).map(e => e.textContent.slice(0, 60))")
+        errors += [f"{path}: math not rendered: {m}" for m in bad_math]
     page.wait_for_timeout(300)  # late console errors from the last page
     page.close()
     print(f"{len(paths)} pages loaded in {time.perf_counter() - started:.1f} s; "
