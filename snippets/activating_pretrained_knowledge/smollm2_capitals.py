@@ -10,8 +10,8 @@ dozen countries in the bare format and measure, on held-out countries:
   plain question named the right city) or ones it did not know.
 
 Two recipes run side by side: a gentle one (LoRA on the MLP) and an aggressive one
-(LoRA on all attention projections, 4x the learning rate) that damages what it should
-activate.
+(LoRA on every linear layer at a several times higher learning rate) that damages what
+it should activate.
 
     python snippets/activating_pretrained_knowledge/smollm2_capitals.py --scale ci
 """
@@ -31,10 +31,11 @@ PRESETS = {
     "gpu": {"n_train": 48, "split_seeds": [0, 1, 2, 3, 4], "batch_size": 8},
 }
 RECIPES = {
-    "gentle (LoRA r=8 on MLP, lr 5e-4)": {
-        "target_modules": ["gate_proj", "up_proj", "down_proj"], "r": 8, "lr": 5e-4, "epochs": 3},
-    "aggressive (LoRA r=8 on q,k,v,o, lr 2e-3)": {
-        "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"], "r": 8, "lr": 2e-3, "epochs": 3},
+    "gentle (LoRA r=8 on the MLP, lr 7e-4)": {
+        "target_modules": ["gate_proj", "up_proj", "down_proj"], "r": 8, "lr": 7e-4, "epochs": 3},
+    "aggressive (LoRA r=8 on every linear layer, lr 3e-3)": {
+        "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+        "r": 8, "lr": 3e-3, "epochs": 3},
 }
 BARE = "What is the capital of {country}? Reply with the city name only."
 PLAIN = "What is the capital of {country}?"
@@ -185,7 +186,8 @@ def main(args):
                 "right_known": count(r and k for r, k in zip(right, known)),
                 "right_unknown": count(r and not k for r, k in zip(right, known)),
                 "knowledge_kept": count(a and k for a, k in zip(after["knows"], known)),
-                "train_exact": count(measure(tuned, tokenizer, train_items[:16])["exact"]),
+                "train_exact": count(is_bare_match(a, it) for a, it in zip(ask(
+                    tuned, tokenizer, [BARE.format(country=it.country) for it in train_items], 10), train_items)),
             }
         per_seed.append(result)
 
@@ -219,7 +221,7 @@ def main(args):
         writer.metric(f"{tag}_logprob", logprob, "{:.2f}")
         writer.metric(f"{tag}_trainable", r["trainable"], "{:,}")
         writer.metric(f"{tag}_trainable_share", r["trainable_share"], "{:.2%}")
-        writer.metric(f"{tag}_train_exact", r["train_exact"])
+        writer.metric(f"{tag}_train_exact", r["train_exact"] / preset["n_train"], "{:.0%}")
         writer.metric(f"{tag}_seconds", r["seconds"], "{:.0f} s")
         print(f"  {name}: exact {r['right']}/{n} ({r['right_known']} of them known before, "
               f"{r['right_unknown']} of {unknown} unknown), free-form knowledge kept "

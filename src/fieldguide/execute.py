@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -69,9 +70,29 @@ def library_digest() -> str:
     return digest.hexdigest()
 
 
+def snippet_dependencies(name: str, seen: set[str] | None = None) -> list[str]:
+    """The snippet and, recursively, every other snippet it names in a string literal.
+
+    A snippet that runs other snippets (say, a comparison table) must re-run when any of
+    them changes, so their text is part of its key.
+    """
+    seen = set() if seen is None else seen
+    if name in seen:
+        return []
+    seen.add(name)
+    text = snippet_path(name).read_text(encoding="utf-8")
+    found = [name]
+    for other in sorted(set(re.findall(r"[\"']([a-z0-9_]+/[a-z0-9_]+)[\"']", text))):
+        if other != name and (SNIPPETS / f"{other}.py").is_file():
+            found += snippet_dependencies(other, seen)
+    return found
+
+
 def run_key(name: str, args: list[str]) -> str:
     digest = hashlib.sha256()
-    digest.update(snippet_path(name).read_bytes())
+    for dependency in snippet_dependencies(name):
+        digest.update(dependency.encode())
+        digest.update(snippet_path(dependency).read_bytes())
     digest.update(library_digest().encode())
     digest.update(json.dumps(args).encode())
     for package in _VERSIONED:

@@ -94,7 +94,8 @@ def _lookup(run: SnippetRun, section: str, key: str, where: str) -> dict:
 
 
 def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    # Escape HTML so a literal token such as <eos> shows instead of vanishing.
+    return html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ")
 
 
 def _table(run: SnippetRun, key: str, where: str) -> str:
