@@ -50,9 +50,10 @@ def label_logprobs(model, tokenizer, examples, texts, batch_size):
     prefix_ids = tokenizer(prefix, return_tensors="pt", add_special_tokens=False).input_ids.to(model.device)
     shared = model(input_ids=prefix_ids, use_cache=True).cache  # keys/values of the prefix, encoded once
     tokenizer.padding_side = "right"
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths together: little padding
     scores_ = []
     for start in tqdm(range(0, len(texts), batch_size), desc=f"{len(examples)}-shot scoring", leave=False):
-        batch = tokenizer([t + suffix for t in texts[start:start + batch_size]], return_tensors="pt",
+        batch = tokenizer([texts[i] + suffix for i in order[start:start + batch_size]], return_tensors="pt",
                           padding=True, add_special_tokens=False).to(model.device)
         n = batch.input_ids.shape[0]
         cache = copy.deepcopy(shared)
@@ -63,7 +64,9 @@ def label_logprobs(model, tokenizer, examples, texts, batch_size):
         last = batch.attention_mask.sum(1) - 1  # the position that predicts the answer's first token
         logits = model.lm_head(hidden[torch.arange(n), last])  # the vocabulary head, only where needed
         scores_.append(torch.log_softmax(logits.float(), dim=-1)[:, label_ids].cpu())
-    return torch.cat(scores_), prefix_ids.shape[1]
+    result = torch.empty(len(texts), len(LABELS))
+    result[order] = torch.cat(scores_)  # back in the order of ``texts``
+    return result, prefix_ids.shape[1]
 
 
 def calibrate(logprobs, content_free):
