@@ -142,7 +142,6 @@ def main():
             continue
         seed_everything(args.seed)
         model, _ = load_causal_lm(args.model, device)
-        model.hf_quantizer, model.is_quantized = None, False  # plain fp32 weights (de-quantised GGUF)
         seconds, counted, checkpointing = train_trl(model, tokenizer, items, args.steps, args.batch_size, args.lr,
                                                     args.seed, device, autocast, args.out, **overrides)
         trl_runs[label] = (seconds, counted, checkpointing, heldout_loss(model, examples, tokenizer.pad_token_id))

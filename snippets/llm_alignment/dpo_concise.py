@@ -159,8 +159,6 @@ def main(args):
 
     seed_everything(args.seed)
     fresh, _ = load_causal_lm(args.model, device)
-    # the weights are plain fp32 (de-quantised from GGUF once); say so, or Trainer refuses to train them
-    fresh.hf_quantizer, fresh.is_quantized = None, False
     started = time.perf_counter()
     trl_model, trl_losses = train_with_trl(fresh, tokenizer, train_rows, preset, args.seed, device, args.out)
     trl_seconds = time.perf_counter() - started

@@ -47,6 +47,7 @@ ALIASES = {
     "all-minilm-l6-v2": "minilm-l6",
     "minilm": "minilm-l6",
 }
+CONVERSION_FORMAT = "fp32-v2"  # bump when _convert_gguf changes what it writes
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
@@ -99,6 +100,12 @@ def _convert_gguf(spec: PackagedModel, gguf_path: Path, target: Path) -> None:
     model.hf_quantizer = None  # the weights are plain fp32 now; lets save_pretrained work
     model.save_pretrained(tmp, safe_serialization=True)
     tokenizer.save_pretrained(tmp)
+    # Drop the GGUF quantisation note from the config: the saved weights are plain fp32,
+    # and trainers (trl) refuse models that claim to be quantised.
+    config_path = tmp / "config.json"
+    config = json.loads(config_path.read_text())
+    config.pop("quantization_config", None)
+    config_path.write_text(json.dumps(config, indent=2))
     (tmp / "fieldguide-source.json").write_text(json.dumps(
         {"package": spec.package, "version": spec.version, "file": spec.subpath}, indent=1))
     shutil.rmtree(target, ignore_errors=True)
@@ -119,7 +126,7 @@ def model_folder(name: str) -> str:
         source = _package_dir(spec) / spec.subpath
         if spec.kind == "folder":
             return str(source)
-        target = cache_dir() / "models" / spec.name
+        target = cache_dir() / "models" / f"{spec.name}-{CONVERSION_FORMAT}"
         with _file_lock(cache_dir() / "models" / f".{spec.name}.lock"):
             if not (target / "model.safetensors").exists():
                 _convert_gguf(spec, source, target)
