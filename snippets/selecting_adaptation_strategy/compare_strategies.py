@@ -128,7 +128,8 @@ def plot(writer, curves, counts, prompting):
     fig.tight_layout()
     writer.figure("label_efficiency", fig, caption="Test accuracy against the number of training labels: "
                   "line = mean over seeds, band = min to max, dots = single runs (at ci scale the "
-                  "fine-tuned encoders run one seed with all 480 labels, the frozen head five at every count).")
+                  "encoders run one seed with all 480 labels; below that, two for full fine-tuning, "
+                  "LoRA and the control, five for the frozen head).")
 
 
 if __name__ == "__main__":
