@@ -71,7 +71,7 @@ def test_the_seed_questions_are_on_their_pages_with_the_right_answers():
     assert steps["type"] == "order"
     assert steps["steps"][0].lower().startswith("choose a pre-trained model")
     assert "evaluate" in steps["steps"][-1].lower()
-    assert "prompting/selecting-adaptation-strategy.md" in steps["links"]
+    assert "prompting/selecting-adaptation-strategy.md#the-startups-question-measured" in steps["links"]  # the table
     translation = found["translation-after-short-training"][1]
     right = next(o["text"] for o in translation["options"] if o.get("correct"))
     assert "already acquired in pre-training" in right
