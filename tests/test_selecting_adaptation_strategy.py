@@ -47,28 +47,30 @@ def test_issue_targets():
           f"{m('zero_shot_accuracy'):.1%}, few-shot {m('few_shot_accuracy'):.1%}; smallest pre-training gap "
           f"{m('pretraining_gap_min_points'):.0f} points at {m('pretraining_gap_min_at')} labels")
     assert m("best_accuracy") >= 0.85, "issue 4 target: >= 85 % with <= 500 labels"
-    # Issue 4's target "frozen within 10 points of full fine-tuning" is NOT met by the standard
-    # BertForSequenceClassification head on the frozen body (the pooled first token of a
-    # mean-pooling sentence encoder): measured 27.1 points at ci scale (64.6 % vs 91.7 %),
-    # and training the pooler too does no better on validation. The page says so; this
-    # asserts the measured state, so a change in either direction is noticed.
-    assert 10 < m("frozen_vs_full_points") < 40, "the frozen head's gap to full fine-tuning moved"
+    # Issue 4's target "frozen within 10 points of full fine-tuning": the linear head on the frozen
+    # body's mean-pooled token vectors (how this sentence encoder was pre-trained to be read)
+    # measured 8.7 points at ci scale (82.9 % vs 91.7 %). The [CLS] pooler readout of the same
+    # frozen body is 27.1 points behind; its page shows both.
+    assert 0 < m("frozen_vs_full_points") <= 10, "issue 4 target: frozen + linear head within 10 points"
     assert m("frozen_param_share") < 0.001
 
 
 def test_the_page_claims_about_the_curve():
-    """The decision prose: with 8 or 32 labels no trained encoder is reliable and calibrated few-shot
-    prompting leads; from 128 labels full fine-tuning leads, far ahead of the frozen head at 480."""
+    """The decision prose: with 8 labels no trained encoder is reliable and calibrated few-shot prompting
+    leads; with 32 and 128 the frozen encoder + linear head (mean-pooled) leads; with 480 full fine-tuning."""
     m = _fresh_run().metric
     curve = {n: {a: m(f"{a}_at_{n}") for a in ("frozen", "full", "lora", "control")} for n in (8, 32, 128, 480)}
     for n, row in curve.items():
         print(n, {a: f"{v:.1%}" for a, v in row.items()})
     few_shot = m("few_shot_calibrated_accuracy")
+    # Measured at ci scale (mean over seeds): 8 labels: frozen 47.8, full 48.1, LoRA 40.6, few-shot 59.6 %;
+    # 32: frozen 68.0, full 43.5, LoRA 44.8; 128: frozen 77.3, full 71.7, LoRA 52.3; 480: full 91.7, frozen 82.9.
     assert few_shot > max(curve[8].values()) + 0.03
-    assert few_shot > max(curve[32].values())
-    assert max(curve[32].values()) < 0.55  # no trained approach is reliable with 32 labels
-    assert curve[128]["full"] > max(curve[128]["frozen"], curve[128]["lora"], few_shot) + 0.05
-    assert curve[480]["full"] > curve[480]["frozen"] + 0.10
+    assert max(curve[8].values()) < 0.55  # no trained approach is reliable with 8 labels
+    assert curve[32]["frozen"] > max(curve[32]["full"], curve[32]["lora"]) + 0.15
+    assert curve[32]["frozen"] > few_shot + 0.05
+    assert curve[128]["frozen"] > max(curve[128]["full"], curve[128]["lora"]) + 0.03
+    assert curve[480]["full"] > curve[480]["frozen"] + 0.05
     assert m("full_accuracy") > max(m("zero_shot_calibrated_accuracy"), few_shot)
 
 

@@ -28,9 +28,9 @@ def test_control_is_far_behind_the_pretrained_encoder():
     print("gap, points:", {n: round(100 * g, 1) for n, g in sorted(gaps.items())})
     assert full.metric("accuracy") - control.metric("accuracy") >= 0.20  # same training, all labels
     # Issue 4's target is >= 20 points at every label count. Measured at ci scale it holds from
-    # 128 labels on (38 and 33 points). With 8 and 32 labels no trained approach passes 50 %
-    # (the frozen head reads the first token of a mean-pooling sentence encoder) and the gap
-    # is 10 and 14 points, so those counts are held to the weaker claim that pre-training leads.
+    # 32 labels on (35, 44 and 33 points at 32, 128 and 480; the frozen encoder + mean-pooled
+    # linear head leads at 32 and 128). With 8 labels no trained approach passes 50 % and the
+    # gap is 10 points, so that count is held to the weaker claim that pre-training leads.
     for n, gap in gaps.items():
-        needed = 0.20 if n >= 128 else 0.05
+        needed = 0.20 if n >= 32 else 0.05
         assert gap >= needed, f"pre-trained should lead the control by >= {needed:.0%} at {n} labels"

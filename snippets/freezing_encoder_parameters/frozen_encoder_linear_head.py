@@ -1,11 +1,15 @@
-"""Frozen encoder + a small head: all-MiniLM-L6-v2's body stays fixed; only the classification head learns.
+"""Frozen encoder + a linear head: all-MiniLM-L6-v2's body stays fixed; two readouts of it are compared.
 
-The model is the standard ``BertForSequenceClassification``: the body (embeddings and
-all 6 layers) and, on top, the head, which reads the first token's vector ([CLS])
-through the pooler (a 384 x 384 layer with tanh) into a 384 x 3 linear classifier. The
-body is frozen, so it runs once over every message (no gradients) and the first-token
-vectors are reused for every label count and seed; only the head is trained on them.
-The trained head is copied back into the model, which is saved as a standard folder:
+The body (embeddings and all 6 layers) is frozen, so it runs once over every message (no
+gradients) and its last-layer token vectors are read out in two ways, each feeding a
+384 x 3 linear head trained on the stored features for every label count and seed:
+
+- mean: the masked mean of the token vectors (padding left out), how this
+  sentence-transformers checkpoint was pre-trained to be read. Its head is saved as plain
+  tensors, ``mean_pooled_head.safetensors``, applied by plain code (below);
+- cls: the first token ([CLS]) through the pre-trained pooler (384 x 384 + tanh, frozen),
+  the head of the standard ``BertForSequenceClassification``; it is saved as a standard
+  folder that ``pipeline("text-classification", model=...)`` loads.
 
     python snippets/freezing_encoder_parameters/frozen_encoder_linear_head.py --scale ci --out runs/frozen
     python -c "from transformers import pipeline; print(pipeline('text-classification', model='runs/frozen/model')('Still no refund.'))"
@@ -14,55 +18,62 @@ The trained head is copied back into the model, which is saved as a standard fol
 import copy
 
 import torch
+from safetensors.torch import save_file
 
 from fieldguide import ResultsWriter, load_encoder, pick_device, run_main, seed_everything, snippet_parser
 from fieldguide.classification import (ID2LABEL, LABELS, PeakMemory, accuracy, label_efficiency, length_batches,
                                        record, save_classifier, sentiment_splits)
 
-PRESETS = {  # head: "classifier" (pre-trained pooler frozen too) or "pooler+classifier" (both trained)
-    "ci": {"counts": [8, 32, 128, 480], "seeds": [0, 1, 2, 3, 4], "max_length": 64, "head": "classifier",
-           "head_steps": 300, "lr": 1e-2, "l2": 1e-4, "other_head": {"lr": 1e-3, "l2": 1e-2}},
+PRESETS = {  # lr and l2 (penalty on the head's weights) of each readout's head
+    "ci": {"counts": [8, 32, 128, 480], "seeds": [0, 1, 2, 3, 4], "max_length": 64, "head_steps": 300,
+           "mean": {"lr": 1e-2, "l2": 1e-2}, "cls": {"lr": 1e-2, "l2": 1e-4}},
     "gpu": {"counts": [8, 16, 32, 64, 128, 256, 480], "seeds": list(range(10)), "max_length": 128,
-            "head": "classifier", "head_steps": 300, "lr": 1e-2, "l2": 1e-4, "other_head": {"lr": 1e-3, "l2": 1e-2}},
-}  # lr and l2 of each head chosen on the validation split (lr 1e-3, 1e-2; l2 0 .. 1e-2 tried)
+            "head_steps": 300, "mean": {"lr": 1e-2, "l2": 1e-2}, "cls": {"lr": 1e-2, "l2": 1e-4}},
+}  # chosen on the validation split (lr 1e-3, 1e-2; l2 0 .. 3e-2 tried)
+READOUTS = {"mean": "frozen encoder + linear head (mean-pooled)",
+            "cls": "frozen encoder + linear head ([CLS] pooler)"}
 
 
 @torch.no_grad()
-def first_token_vectors(model, tokenizer, texts, max_length):
-    """The frozen body's last-layer vector of each text's first token: what the head reads."""
-    vectors = torch.zeros(len(texts), model.config.hidden_size)
+def frozen_features(model, tokenizer, texts, max_length):
+    """One pass of the frozen body; two readouts of its last layer per text: mean-pooled and [CLS]."""
+    mean = torch.zeros(len(texts), model.config.hidden_size)
+    cls = torch.zeros(len(texts), model.config.hidden_size)
     for indices, batch in length_batches(tokenizer, texts, 64, max_length):
-        vectors[indices] = model.bert(**batch.to(model.device)).last_hidden_state[:, 0].cpu()
-    return vectors
+        batch = batch.to(model.device)
+        hidden = model.bert(**batch).last_hidden_state           # (batch, tokens, 384)
+        mask = batch.attention_mask.unsqueeze(-1).to(hidden.dtype)  # 1 for real tokens, 0 for padding
+        mean[indices] = ((hidden * mask).sum(1) / mask.sum(1)).cpu()
+        cls[indices] = hidden[:, 0].cpu()
+    return {"mean": mean, "cls": cls}
 
 
-def train_head(model, features, labels, head, steps, lr, l2, seed):
-    """Train a copy of the model's head on the frozen first-token vectors (full batch, Adam, L2 penalty).
+def make_head(model, readout):
+    """A new 384 x 3 linear layer; for the [CLS] readout behind the frozen pre-trained pooler."""
+    linear = torch.nn.Linear(model.config.hidden_size, len(LABELS))
+    if readout == "mean":
+        return linear
+    pooler = copy.deepcopy(model.bert.pooler.dense).cpu().requires_grad_(False)
+    return torch.nn.Sequential(pooler, torch.nn.Tanh(), linear)
 
-    The head is BertForSequenceClassification's own: pooler (dense + tanh), then the
-    classifier; the classifier starts from fresh random weights, the pooler from the
-    pre-trained ones, and it learns too only when ``head == "pooler+classifier"``.
-    """
-    torch.manual_seed(seed)
-    modules = torch.nn.ModuleDict({"pooler": copy.deepcopy(model.bert.pooler).cpu(),
-                                   "classifier": torch.nn.Linear(features.shape[1], len(LABELS))})
-    modules["pooler"].requires_grad_(head == "pooler+classifier")
-    trainable = [p for p in modules.parameters() if p.requires_grad]
+
+def train_head(head, features, labels, steps, lr, l2):
+    """Logistic regression on the frozen features: full-batch Adam, L2 penalty on the trainable weights."""
+    trainable = [p for p in head.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(trainable, lr=lr)
     gold = torch.tensor(labels)
     for _ in range(steps):
-        logits = modules["classifier"](modules["pooler"].activation(modules["pooler"].dense(features)))
         penalty = sum(p.pow(2).sum() for p in trainable if p.dim() == 2)  # weights, not biases
-        loss = torch.nn.functional.cross_entropy(logits, gold) + l2 * penalty
+        loss = torch.nn.functional.cross_entropy(head(features), gold) + l2 * penalty
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
-    return modules.eval()
+    return head.eval()
 
 
-def classify(modules, features):
+def classify(head, features):
     with torch.no_grad():
-        return modules["classifier"](modules["pooler"].activation(modules["pooler"].dense(features))).argmax(-1).tolist()
+        return head(features).argmax(-1).tolist()
 
 
 def main(args):
@@ -74,57 +85,72 @@ def main(args):
     with PeakMemory(device) as loading:
         # The standard classifier: pre-trained body and pooler, a new 3-way classifier.
         model, tokenizer = load_encoder(args.model, device, num_labels=len(LABELS), id2label=ID2LABEL)
-    model.bert.embeddings.requires_grad_(False)  # freeze the body: embeddings
-    model.bert.encoder.requires_grad_(False)     # and every layer
+    model.requires_grad_(False)  # freeze everything; the heads below are separate, small modules
     model.eval()
-    cache = {}  # text -> vector: the frozen body gives the same vector every time
+    cache = {}  # text -> {readout: vector}: the frozen body gives the same vectors every time
 
-    def vectors(texts):
+    def vectors(texts, readout):
         missing = [t for t in dict.fromkeys(texts) if t not in cache]
         if missing:
-            cache.update(zip(missing, first_token_vectors(model, tokenizer, missing, preset["max_length"])))
-        return torch.stack([cache[t] for t in texts])
+            features = frozen_features(model, tokenizer, missing, preset["max_length"])
+            cache.update({t: {r: v[i] for r, v in features.items()} for i, t in enumerate(missing)})
+        return torch.stack([cache[t][readout] for t in texts])
 
-    def train(subset, seed, head=preset["head"], lr=preset["lr"], l2=preset["l2"]):
-        modules = train_head(model, vectors(subset.texts), subset.labels, head, preset["head_steps"], lr, l2,
-                             args.seed + seed)
-        return modules, lambda texts: classify(modules, vectors(texts))
+    def trainer(readout):
+        def train(subset, seed):
+            torch.manual_seed(args.seed + seed)
+            head = train_head(make_head(model, readout), vectors(subset.texts, readout), subset.labels,
+                              preset["head_steps"], **preset[readout])
+            return head, lambda texts: classify(head, vectors(texts, readout))
+        return train
 
-    print(f"frozen all-MiniLM-L6-v2 body + trained head ({preset['head']}) on {device}; "
+    print(f"frozen all-MiniLM-L6-v2 body + a linear head, two readouts, on {device}; "
           f"test split: {len(splits['test'])} messages")
-    headline, runs, head = label_efficiency(f"frozen encoder + {preset['head']}", train, splits,
-                                            preset["counts"], preset["seeds"], device)
     body_params = sum(p.numel() for p in model.bert.embeddings.parameters()) + \
         sum(p.numel() for p in model.bert.encoder.parameters())
-    headline.total += body_params  # the frozen body is part of the classifier
-    headline.peak_mb += loading.peak_mb  # and its weights are part of the memory it needs
+    results = {}
+    for readout in READOUTS:  # mean first: its headline run pays for the frozen body's forward passes
+        headline, runs, head = label_efficiency(READOUTS[readout], trainer(readout), splits,
+                                                preset["counts"], preset["seeds"], device)
+        headline.total += body_params  # the frozen body is part of the classifier
+        headline.peak_mb += loading.peak_mb  # and its weights are part of the memory it needs
+        results[readout] = (headline, runs, head)
+
+    # The mean-pooled readout is this page's "frozen encoder + linear head" (the decision page reads it).
+    headline, runs, mean_head = results["mean"]
     record(writer, [headline], runs)
     writer.metric("frozen_params", body_params, "{:,}")
-    writer.metric("head", preset["head"])
+    cls_headline, cls_runs, cls_head = results["cls"]
+    writer.metric("cls_accuracy", cls_headline.accuracy, "{:.1%}")
+    writer.metric("cls_macro_f1", cls_headline.macro_f1, "{:.3f}")
+    writer.metric("cls_trainable", cls_headline.trainable, "{:,}")
+    writer.metric("cls_total_params", cls_headline.total, "{:,}")
+    writer.metric("readout_gap_points", 100 * (headline.accuracy - cls_headline.accuracy), "{:.1f}")
+    validation, rows = splits["validation"], []
+    for readout, (h, r, head) in results.items():
+        val = accuracy(classify(head, vectors(validation.texts, readout)), validation.labels)
+        writer.metric(("" if readout == "mean" else "cls_") + "validation_accuracy", val, "{:.1%}")
+        means = [sum(x.accuracy for x in r if x.n_labels == n) / sum(x.n_labels == n for x in r)
+                 for n in preset["counts"]]
+        rows.append([READOUTS[readout], h.trainable, val, h.accuracy, h.macro_f1, *means])
+    writer.table("readouts", ["readout", "trainable parameters", "validation accuracy", "test accuracy",
+                              "macro-F1", *[f"mean test accuracy, {n} labels" for n in preset["counts"]]],
+                 rows, formats=["{}", "{:,}", "{:.1%}", "{:.1%}", "{:.3f}"] + ["{:.1%}"] * len(preset["counts"]),
+                 caption="The same frozen body, the same 384 x 3 linear head, two places to read it: "
+                         "all training labels (first seed), then the mean over seeds per label count.")
+    print(f"readouts, all labels: mean-pooled {headline.accuracy:.1%} (macro-F1 {headline.macro_f1:.3f}), "
+          f"[CLS] pooler {cls_headline.accuracy:.1%} (macro-F1 {cls_headline.macro_f1:.3f})")
 
-    # The other head, on all training labels: scored on validation (where the choice is made) and test.
-    other = "pooler+classifier" if preset["head"] == "classifier" else "classifier"
-    other_modules, _ = train(splits["train"], 0, head=other, **preset["other_head"])
-    validation = splits["validation"]
-    for key, modules in (("", head), ("other_head_", other_modules)):
-        writer.metric(f"{key}validation_accuracy", accuracy(classify(modules, vectors(validation.texts)),
-                                                            validation.labels), "{:.1%}")
-    writer.metric("other_head", other)
-    writer.metric("other_head_accuracy", accuracy(classify(other_modules, vectors(splits["test"].texts)),
-                                                  splits["test"].labels), "{:.1%}")
-    writer.metric("other_head_trainable", sum(p.numel() for p in other_modules.parameters() if p.requires_grad),
-                  "{:,}")
-    shown = {k: writer.data["metrics"][k]["text"] for k in ("validation_accuracy", "other_head_validation_accuracy",
-                                                             "other_head_accuracy", "other_head_trainable")}
-    print(f"{preset['head']} head, all labels: validation {shown['validation_accuracy']}; other head ({other}, "
-          f"{shown['other_head_trainable']} trainable): validation {shown['other_head_validation_accuracy']}, "
-          f"test {shown['other_head_accuracy']}")
-
-    # The trained head goes back into the standard classifier, saved as a standard folder.
-    model.bert.pooler.load_state_dict(head["pooler"].state_dict())
-    model.classifier.load_state_dict(head["classifier"].state_dict())
+    # The mean-pooled head: two plain tensors, applied by plain code to the frozen body's mean vector.
+    path = args.out / "mean_pooled_head.safetensors"
+    save_file({"weight": mean_head.weight.detach().contiguous(), "bias": mean_head.bias.detach().contiguous()},
+              str(path), metadata={"labels": ",".join(LABELS), "readout": "masked mean of last_hidden_state",
+                                   "max_length": str(preset["max_length"]), "encoder": "model/ (frozen body)"})
+    # The [CLS] head goes back into the standard classifier, saved as a standard folder.
+    model.classifier.load_state_dict(cls_head[2].state_dict())
     folder = save_classifier(model, tokenizer, args.out / "model")
-    print(f"saved in {folder}; load with pipeline('text-classification', model=...)")
+    print(f"saved {path.name} (mean-pooled head) and {folder} ([CLS] classifier; "
+          f"load with pipeline('text-classification', model=...))")
     writer.save()
 
 
