@@ -9,10 +9,11 @@ PRETRAINED = ["freezing_encoder_parameters/frozen_encoder_linear_head",
 
 
 def _means(run):
-    by_n = {}
+    """{approach: {n_labels: mean test accuracy over seeds}} from a snippet's curve table."""
+    by = {}
     for r in run.table("curve"):
-        by_n.setdefault(r["training labels"], []).append(r["test accuracy"])
-    return {n: sum(v) / len(v) for n, v in by_n.items()}
+        by.setdefault(r["approach"], {}).setdefault(r["training labels"], []).append(r["test accuracy"])
+    return {a: {n: sum(v) / len(v) for n, v in points.items()} for a, points in by.items()}
 
 
 def test_control_is_far_behind_the_pretrained_encoder():
@@ -20,17 +21,16 @@ def test_control_is_far_behind_the_pretrained_encoder():
     print(control.stdout)
     full = run_snippet(PRETRAINED[1])
     assert control.metric("total_params") == full.metric("total_params")  # same architecture
-    control_means = _means(control)
-    best = {n: max(_means(run_snippet(s))[n] for s in PRETRAINED) for n in control_means}
+    (control_means,) = _means(control).values()
+    pretrained = [points for s in PRETRAINED for points in _means(run_snippet(s)).values()]
+    best = {n: max(points[n] for points in pretrained) for n in control_means}
     gaps = {n: best[n] - control_means[n] for n in control_means}
     print("control mean accuracy:", {n: f"{v:.1%}" for n, v in sorted(control_means.items())})
     print("best pre-trained mean:", {n: f"{v:.1%}" for n, v in sorted(best.items())})
     print("gap, points:", {n: round(100 * g, 1) for n, g in sorted(gaps.items())})
     assert full.metric("accuracy") - control.metric("accuracy") >= 0.20  # same training, all labels
-    # Issue 4's target is >= 20 points at every label count. Measured at ci scale it holds from
-    # 32 labels on (35, 44 and 33 points at 32, 128 and 480; the frozen encoder + mean-pooled
-    # linear head leads at 32 and 128). With 8 labels no trained approach passes 50 % and the
-    # gap is 10 points, so that count is held to the weaker claim that pre-training leads.
+    # Issue 4's target: >= 20 points at every label count. With 8 labels the best pre-trained
+    # approach is the frozen body with a head started from label sentences (a random head on the
+    # frozen body measured 47.8 %, 10 points above the control, before that head existed).
     for n, gap in gaps.items():
-        needed = 0.20 if n >= 32 else 0.05
-        assert gap >= needed, f"pre-trained should lead the control by >= {needed:.0%} at {n} labels"
+        assert gap >= 0.20, f"pre-trained should lead the control by >= 20 points at {n} labels"

@@ -20,9 +20,9 @@ from fieldguide.classification import (ID2LABEL, fine_tune, label_efficiency, pr
 
 PRESETS = {
     "ci": {"counts": [8, 32, 128, 480], "seeds": [0, 1], "epochs": 3, "min_examples": 96,
-           "lr": 1e-3, "batch_size": 16, "max_length": 64, "r": 8},
+           "lr": 1e-3, "warmup": 0.1, "batch_size": 16, "max_length": 64, "r": 8},
     "gpu": {"counts": [8, 16, 32, 64, 128, 256, 480], "seeds": list(range(10)), "epochs": 5,
-            "min_examples": 320, "lr": 5e-4, "batch_size": 16, "max_length": 128, "r": 8},
+            "min_examples": 320, "lr": 5e-4, "warmup": 0.1, "batch_size": 16, "max_length": 128, "r": 8},
 }
 
 

@@ -1,18 +1,22 @@
-"""Frozen encoder + a linear head: all-MiniLM-L6-v2's body stays fixed; two readouts of it are compared.
+"""Frozen encoder + a linear head: all-MiniLM-L6-v2's body stays fixed; three heads on it are compared.
 
 The body (embeddings and all 6 layers) is frozen, so it runs once over every message (no
-gradients) and its last-layer token vectors are read out in two ways, each feeding a
-384 x 3 linear head trained on the stored features for every label count and seed:
+gradients) and its last-layer token vectors feed three 384 x 3 linear heads, each
+trained on the stored features for every label count and seed:
 
 - mean: the masked mean of the token vectors (padding left out), how this
   sentence-transformers checkpoint was pre-trained to be read. Its head is saved as plain
   tensors, ``mean_pooled_head.safetensors``, applied by plain code (below);
 - cls: the first token ([CLS]) through the pre-trained pooler (384 x 384 + tanh, frozen),
   the head of the standard ``BertForSequenceClassification``; it is saved as a standard
-  folder that ``pipeline("text-classification", model=...)`` loads.
+  folder that ``pipeline("text-classification", model=...)`` loads;
+- named: the mean vector again (unit length), with the head started from one plain
+  sentence per label encoded by the same body, and pulled back toward it while it
+  trains. With no labels at all it is a zero-shot classifier (the label sentence
+  nearest to the message wins); labels move it away from there only as far as they must.
 
     python snippets/freezing_encoder_parameters/frozen_encoder_linear_head.py --scale ci --out runs/frozen
-    python -c "from transformers import pipeline; print(pipeline('text-classification', model='runs/frozen/model')('Still no refund.'))"
+    python snippets/freezing_encoder_parameters/use_saved_heads.py --run runs/frozen
 """
 
 import copy
@@ -21,17 +25,24 @@ import torch
 from safetensors.torch import save_file
 
 from fieldguide import ResultsWriter, load_encoder, pick_device, run_main, seed_everything, snippet_parser
-from fieldguide.classification import (ID2LABEL, LABELS, PeakMemory, accuracy, label_efficiency, length_batches,
-                                       record, save_classifier, sentiment_splits)
+from fieldguide.classification import (ID2LABEL, LABELS, PeakMemory, Run, Stopwatch, accuracy, label_efficiency,
+                                       length_batches, per_100, record, save_classifier, scores, sentiment_splits)
 
-PRESETS = {  # lr and l2 (penalty on the head's weights) of each readout's head
-    "ci": {"counts": [8, 32, 128, 480], "seeds": [0, 1, 2, 3, 4], "max_length": 64, "head_steps": 300,
-           "mean": {"lr": 1e-2, "l2": 1e-2}, "cls": {"lr": 1e-2, "l2": 1e-4}},
+HEADS = {  # lr and l2 (penalty on the head's weights) of each head; "named": its start's scale
+    "mean": {"lr": 1e-2, "l2": 1e-2}, "cls": {"lr": 1e-2, "l2": 1e-4},
+    "named": {"lr": 1e-2, "l2": 1e-3, "scale": 10.0},
+}  # chosen on the validation split (lr 1e-3, 1e-2; l2 0 .. 3e-2; scale 10, 20, 40 tried)
+PRESETS = {
+    "ci": {"counts": [8, 32, 128, 480], "seeds": [0, 1, 2, 3, 4], "max_length": 64, "head_steps": 300, **HEADS},
     "gpu": {"counts": [8, 16, 32, 64, 128, 256, 480], "seeds": list(range(10)), "max_length": 128,
-            "head_steps": 300, "mean": {"lr": 1e-2, "l2": 1e-2}, "cls": {"lr": 1e-2, "l2": 1e-4}},
-}  # chosen on the validation split (lr 1e-3, 1e-2; l2 0 .. 3e-2 tried)
+            "head_steps": 300, **HEADS},
+}
 READOUTS = {"mean": "frozen encoder + linear head (mean-pooled)",
-            "cls": "frozen encoder + linear head ([CLS] pooler)"}
+            "cls": "frozen encoder + linear head ([CLS] pooler)",
+            "named": "frozen encoder + head started from label sentences"}
+# One sentence per label, in the order of LABELS; the best of five phrasings tried on the
+# validation split by zero-shot accuracy (bare label words were the worst).
+LABEL_SENTENCES = ["I am unhappy, this is terrible.", "I have a question.", "I am happy, this is great."]
 
 
 @torch.no_grad()
@@ -48,22 +59,30 @@ def frozen_features(model, tokenizer, texts, max_length):
     return {"mean": mean, "cls": cls}
 
 
-def make_head(model, readout):
-    """A new 384 x 3 linear layer; for the [CLS] readout behind the frozen pre-trained pooler."""
+def make_head(model, readout, label_vectors=None, scale=None):
+    """A new 384 x 3 linear layer; behind the frozen pooler for [CLS]; started at the label sentences for named."""
     linear = torch.nn.Linear(model.config.hidden_size, len(LABELS))
-    if readout == "mean":
+    if readout == "named":  # logits = scale x cosine(message, label sentence), before any training
+        with torch.no_grad():
+            linear.weight.copy_(scale * label_vectors)
+            linear.bias.zero_()
+    if readout != "cls":
         return linear
     pooler = copy.deepcopy(model.bert.pooler.dense).cpu().requires_grad_(False)
     return torch.nn.Sequential(pooler, torch.nn.Tanh(), linear)
 
 
-def train_head(head, features, labels, steps, lr, l2):
-    """Logistic regression on the frozen features: full-batch Adam, L2 penalty on the trainable weights."""
+def train_head(head, features, labels, steps, lr, l2, anchored=False):
+    """Logistic regression on the frozen features: full-batch Adam, L2 penalty on the trainable weights.
+
+    The penalty pulls the weights toward zero, or (``anchored``) toward where they started.
+    """
     trainable = [p for p in head.parameters() if p.requires_grad]
+    anchors = [p.detach().clone() if anchored else torch.zeros_like(p) for p in trainable]
     optimizer = torch.optim.Adam(trainable, lr=lr)
     gold = torch.tensor(labels)
     for _ in range(steps):
-        penalty = sum(p.pow(2).sum() for p in trainable if p.dim() == 2)  # weights, not biases
+        penalty = sum((p - a).pow(2).sum() for p, a in zip(trainable, anchors) if p.dim() == 2)  # not biases
         loss = torch.nn.functional.cross_entropy(head(features), gold) + l2 * penalty
         loss.backward()
         optimizer.step()
@@ -94,31 +113,62 @@ def main(args):
         if missing:
             features = frozen_features(model, tokenizer, missing, preset["max_length"])
             cache.update({t: {r: v[i] for r, v in features.items()} for i, t in enumerate(missing)})
-        return torch.stack([cache[t][readout] for t in texts])
+        stacked = torch.stack([cache[t]["cls" if readout == "cls" else "mean"] for t in texts])
+        return torch.nn.functional.normalize(stacked, dim=-1) if readout == "named" else stacked
+
+    label_vectors = vectors(LABEL_SENTENCES, "named")  # (3, 384): the label sentences, encoded once
+
+    def new_head(readout):
+        return make_head(model, readout, label_vectors, preset["named"]["scale"])
 
     def trainer(readout):
         def train(subset, seed):
             torch.manual_seed(args.seed + seed)
-            head = train_head(make_head(model, readout), vectors(subset.texts, readout), subset.labels,
-                              preset["head_steps"], **preset[readout])
+            head = train_head(new_head(readout), vectors(subset.texts, readout), subset.labels,
+                              preset["head_steps"], preset[readout]["lr"], preset[readout]["l2"],
+                              anchored=readout == "named")
             return head, lambda texts: classify(head, vectors(texts, readout))
         return train
 
-    print(f"frozen all-MiniLM-L6-v2 body + a linear head, two readouts, on {device}; "
+    print(f"frozen all-MiniLM-L6-v2 body + a linear head, three heads, on {device}; "
           f"test split: {len(splits['test'])} messages")
     body_params = sum(p.numel() for p in model.bert.embeddings.parameters()) + \
         sum(p.numel() for p in model.bert.encoder.parameters())
+    # The body's one forward pass over the messages, shared by every head; each head's costs include it.
+    test = splits["test"]
+    with PeakMemory(device) as encoding:
+        with Stopwatch() as encode_train:
+            vectors(splits["train"].texts, "mean")
+        with Stopwatch() as encode_test:
+            vectors(test.texts, "mean")
     results = {}
-    for readout in READOUTS:  # mean first: its headline run pays for the frozen body's forward passes
+    for readout in READOUTS:
         headline, runs, head = label_efficiency(READOUTS[readout], trainer(readout), splits,
                                                 preset["counts"], preset["seeds"], device)
         headline.total += body_params  # the frozen body is part of the classifier
-        headline.peak_mb += loading.peak_mb  # and its weights are part of the memory it needs
+        headline.peak_mb += loading.peak_mb + encoding.peak_mb  # its weights and its forward pass
+        headline.train_seconds += encode_train.seconds
+        headline.infer_per_100 += per_100(encode_test.seconds, len(test))
         results[readout] = (headline, runs, head)
+
+    # No labels at all: the named head as it starts, before any training (zero-shot).
+    with Stopwatch() as clock:
+        predicted = classify(new_head("named"), vectors(test.texts, "named"))
+    zero_shot = Run(READOUTS["named"], 0, 0, **scores(predicted, test.labels), trainable=0,
+                    total=results["named"][0].total, peak_mb=results["named"][0].peak_mb,
+                    infer_per_100=per_100(clock.seconds + encode_test.seconds, len(test)))
+    print(f"  {READOUTS['named']}:   0 labels (zero-shot): accuracy {zero_shot.accuracy:.1%}, "
+          f"macro-F1 {zero_shot.macro_f1:.3f}")
 
     # The mean-pooled readout is this page's "frozen encoder + linear head" (the decision page reads it).
     headline, runs, mean_head = results["mean"]
-    record(writer, [headline], runs)
+    named_headline, named_runs, _ = results["named"]
+    record(writer, [headline, named_headline, zero_shot], runs + named_runs + [zero_shot])
+    writer.metric("named_accuracy", named_headline.accuracy, "{:.1%}")
+    writer.metric("zero_shot_accuracy", zero_shot.accuracy, "{:.1%}")
+    writer.metric("zero_shot_macro_f1", zero_shot.macro_f1, "{:.3f}")
+    writer.metric("label_sentences", " / ".join(f"{label}: \"{sentence}\"" for label, sentence
+                                                 in zip(LABELS, LABEL_SENTENCES)))
     writer.metric("frozen_params", body_params, "{:,}")
     cls_headline, cls_runs, cls_head = results["cls"]
     writer.metric("cls_accuracy", cls_headline.accuracy, "{:.1%}")
@@ -129,17 +179,19 @@ def main(args):
     validation, rows = splits["validation"], []
     for readout, (h, r, head) in results.items():
         val = accuracy(classify(head, vectors(validation.texts, readout)), validation.labels)
-        writer.metric(("" if readout == "mean" else "cls_") + "validation_accuracy", val, "{:.1%}")
+        writer.metric(("" if readout == "mean" else f"{readout}_") + "validation_accuracy", val, "{:.1%}")
         means = [sum(x.accuracy for x in r if x.n_labels == n) / sum(x.n_labels == n for x in r)
                  for n in preset["counts"]]
         rows.append([READOUTS[readout], h.trainable, val, h.accuracy, h.macro_f1, *means])
     writer.table("readouts", ["readout", "trainable parameters", "validation accuracy", "test accuracy",
                               "macro-F1", *[f"mean test accuracy, {n} labels" for n in preset["counts"]]],
                  rows, formats=["{}", "{:,}", "{:.1%}", "{:.1%}", "{:.3f}"] + ["{:.1%}"] * len(preset["counts"]),
-                 caption="The same frozen body, the same 384 x 3 linear head, two places to read it: "
-                         "all training labels (first seed), then the mean over seeds per label count.")
-    print(f"readouts, all labels: mean-pooled {headline.accuracy:.1%} (macro-F1 {headline.macro_f1:.3f}), "
-          f"[CLS] pooler {cls_headline.accuracy:.1%} (macro-F1 {cls_headline.macro_f1:.3f})")
+                 caption="The same frozen body, the same size of linear head (384 x 3), read in two places "
+                         "(mean, [CLS]) or started from the label sentences: all training labels (first "
+                         "seed), then the mean over seeds per label count.")
+    print(f"all labels: mean-pooled {headline.accuracy:.1%} (macro-F1 {headline.macro_f1:.3f}), "
+          f"[CLS] pooler {cls_headline.accuracy:.1%} (macro-F1 {cls_headline.macro_f1:.3f}), "
+          f"started from label sentences {named_headline.accuracy:.1%} (zero-shot {zero_shot.accuracy:.1%})")
 
     # The mean-pooled head: two plain tensors, applied by plain code to the frozen body's mean vector.
     path = args.out / "mean_pooled_head.safetensors"

@@ -4,7 +4,8 @@ Runs (or reuses the cached runs of) the snippet of each approach on its own page
 the same splits of the customer-message set, and puts their measurements side by side:
 test accuracy and macro-F1 with all 480 training labels (prompting uses 0 or 6),
 trainable parameters, training wall time, peak memory, inference time per 100
-messages, and the label-efficiency curve (8, 32, 128, 480 labels, several seeds).
+messages, and the label-efficiency curve (8, 32, 128, 480 labels, several seeds), with the
+zero-shot levels (no labels) of the frozen encoder and of prompting.
 
     python snippets/selecting_adaptation_strategy/compare_strategies.py --scale ci
 """
@@ -17,16 +18,22 @@ PRESETS = {  # each approach's own PRESETS say what the scale means for it
     "ci": {"approaches": "as each snippet's ci preset (2 CPU cores)"},
     "gpu": {"approaches": "as each snippet's gpu preset (one GPU)"},
 }
-SOURCES = {  # snippet -> short name in the plot
-    "freezing_encoder_parameters/frozen_encoder_linear_head": "frozen + linear head",
-    "discarding_pretraining_head/new_head_full_fine_tuning": "full fine-tuning",
-    "fine_tuning_sequence_encoding_models/lora_encoder": "LoRA",
-    "transfer_knowledge_to_downstream_tasks/random_init_control": "random-init control",
-    "prompting_language_models/smollm2_zero_few_shot": "prompting SmolLM2",
+SOURCES = [  # the snippet of each approach, on its own page
+    "freezing_encoder_parameters/frozen_encoder_linear_head",
+    "discarding_pretraining_head/new_head_full_fine_tuning",
+    "fine_tuning_sequence_encoding_models/lora_encoder",
+    "transfer_knowledge_to_downstream_tasks/random_init_control",
+    "prompting_language_models/smollm2_zero_few_shot",
+]
+PROMPTING = SOURCES[-1]
+ENCODERS = {  # approach, as its snippet names it -> (short key, name in the plot, colour)
+    "frozen encoder + linear head (mean-pooled)": ("frozen", "frozen + linear head", "#1565c0"),
+    "frozen encoder + head started from label sentences": ("named", "frozen + head from label sentences",
+                                                           "#00838f"),
+    "full fine-tuning (new head)": ("full", "full fine-tuning", "#2e7d32"),
+    "LoRA r=8 (new head)": ("lora", "LoRA", "#ef6c00"),
+    "random-init control (same training)": ("control", "random-init control", "#757575"),
 }
-PRETRAINED = list(SOURCES)[:3]
-CONTROL = list(SOURCES)[3]
-PROMPTING = list(SOURCES)[4]
 
 
 def curve_points(run, approach=None):
@@ -51,14 +58,17 @@ def main(args):
                          "the machine that built the page (peak memory above the Python/torch runtime).")
     print("\n".join(" | ".join(fmt.format(c) for fmt, c in zip(ROW_FORMATS, r)) for r in rows))
 
-    # The claims the page argues from.
-    curves = {name: curve_points(runs[name]) for name in SOURCES}
+    # The claims the page argues from: each encoder approach's curve, pre-trained against the control.
+    curves = {key: curve_points(runs[name], approach) for name in SOURCES[:-1]
+              for approach, (key, _, _) in ENCODERS.items() if curve_points(runs[name], approach)}
+    assert set(curves) == {key for key, _, _ in ENCODERS.values()}, f"approaches found: {sorted(curves)}"
     mean = lambda values: sum(values) / len(values)  # noqa: E731
-    counts = sorted(curves[CONTROL])
-    best_pretrained = {n: max(mean(curves[s][n]) for s in PRETRAINED) for n in counts}
-    gaps = {n: best_pretrained[n] - mean(curves[CONTROL][n]) for n in counts}
+    counts = sorted(curves["control"])
+    pretrained = [key for key in curves if key != "control"]
+    best_pretrained = {n: max(mean(curves[k][n]) for k in pretrained) for n in counts}
+    gaps = {n: best_pretrained[n] - mean(curves["control"][n]) for n in counts}
     best = max(rows, key=lambda r: r[2])  # every row used at most 480 labels
-    frozen, full, lora = (runs[s] for s in PRETRAINED)
+    frozen, full, lora, control = (runs[s] for s in SOURCES[:4])
     prompting = runs[PROMPTING]
     writer.metric("best_approach", best[0])
     writer.metric("best_accuracy", best[2], "{:.1%}")
@@ -66,23 +76,30 @@ def main(args):
     writer.metric("frozen_accuracy", frozen.metric("accuracy"), "{:.1%}")
     writer.metric("full_accuracy", full.metric("accuracy"), "{:.1%}")
     writer.metric("lora_accuracy", lora.metric("accuracy"), "{:.1%}")
-    writer.metric("control_accuracy", runs[CONTROL].metric("accuracy"), "{:.1%}")
+    writer.metric("control_accuracy", control.metric("accuracy"), "{:.1%}")
+    writer.metric("named_accuracy", frozen.metric("named_accuracy"), "{:.1%}")
+    writer.metric("named_zero_shot_accuracy", frozen.metric("zero_shot_accuracy"), "{:.1%}")
     for key in ("zero_shot_accuracy", "few_shot_accuracy", "zero_shot_calibrated_accuracy",
                 "few_shot_calibrated_accuracy"):
         writer.metric(key, prompting.metric(key), "{:.1%}")
     writer.metric("prompting_infer_per_100", prompting.metric("few_shot_infer_per_100"), "{:.1f} s")
     writer.metric("encoder_infer_per_100", full.metric("infer_per_100"), "{:.2f} s")
+    writer.metric("full_train_seconds", full.metric("train_seconds"), "{:.0f} s")
+    writer.metric("encoder_train_seconds_max", max(r.metric("train_seconds") for r in (frozen, full, lora)), "{:.0f} s")
+    writer.metric("encoder_infer_per_100_max", max(r.metric("infer_per_100") for r in (frozen, full, lora)), "{:.2f} s")
     writer.metric("frozen_vs_full_points", 100 * (full.metric("accuracy") - frozen.metric("accuracy")), "{:.1f}")
     writer.metric("frozen_param_share", frozen.metric("trainable") / full.metric("trainable"), "{:.3%}")
     writer.metric("lora_param_share", lora.metric("trainable") / full.metric("trainable"), "{:.2%}")
     writer.metric("pretraining_gap_min_points", 100 * min(gaps.values()), "{:.0f}")
     writer.metric("pretraining_gap_min_at", min(gaps, key=gaps.get))
     for n in counts:
-        writer.metric(f"frozen_at_{n}", mean(curves[PRETRAINED[0]][n]), "{:.1%}")
-        writer.metric(f"full_at_{n}", mean(curves[PRETRAINED[1]][n]), "{:.1%}")
-        writer.metric(f"lora_at_{n}", mean(curves[PRETRAINED[2]][n]), "{:.1%}")
-        writer.metric(f"control_at_{n}", mean(curves[CONTROL][n]), "{:.1%}")
+        for key, points in curves.items():
+            writer.metric(f"{key}_at_{n}", mean(points[n]), "{:.1%}")
+        writer.metric(f"best_at_{n}", max(pretrained, key=lambda k: mean(curves[k][n])))
         writer.metric(f"gap_at_{n}", 100 * gaps[n], "{:.0f}")
+        random_start = max(mean(curves[k][n]) for k in pretrained if k != "named")  # without label sentences
+        writer.metric(f"gap_without_label_sentences_at_{n}", 100 * (random_start - mean(curves["control"][n])),
+                      "{:.0f}")
     writer.metric("seconds_all_sources", sum(r.seconds for r in runs.values()), "{:.0f} s")
     print(f"best with all {counts[-1]} labels: {best[0]} ({best[2]:.1%}); pre-trained beats the control "
           f"by at least {100 * min(gaps.values()):.0f} points at every label count")
@@ -97,15 +114,17 @@ def plot(writer, curves, counts, prompting):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(9, 4.2))
-    colours = ["#1565c0", "#2e7d32", "#ef6c00", "#757575"]
-    for (name, label), colour in zip(list(SOURCES.items())[:4], colours):
-        points = curves[name]
+    for key, label, colour in ENCODERS.values():
+        points = curves[key]
         xs = [n for n in counts if n in points]
         means = [sum(points[n]) / len(points[n]) for n in xs]
         ax.fill_between(xs, [min(points[n]) for n in xs], [max(points[n]) for n in xs], color=colour, alpha=0.15)
         for n in xs:
             ax.scatter([n] * len(points[n]), points[n], color=colour, s=8, alpha=0.6)
-        ax.plot(xs, means, marker="o", color=colour, label=label, ls="--" if "control" in label else "-")
+        ax.plot(xs, means, marker="o", color=colour, label=label, ls="--" if key == "control" else "-")
+        if 0 in points:  # no labels: a level to compare against
+            ax.axhline(sum(points[0]) / len(points[0]), color=colour, ls=":", lw=1.3,
+                       label=f"{label}, no labels (zero-shot)")
     approaches = dict.fromkeys(r["approach"] for r in prompting.table("curve"))
     for approach, style in zip(approaches, [":", "-.", "D", "s"]):
         points = curve_points(prompting, approach)
@@ -129,7 +148,7 @@ def plot(writer, curves, counts, prompting):
     writer.figure("label_efficiency", fig, caption="Test accuracy against the number of training labels: "
                   "line = mean over seeds, band = min to max, dots = single runs (at ci scale the "
                   "encoders run one seed with all 480 labels; below that, two for full fine-tuning, "
-                  "LoRA and the control, five for the frozen head).")
+                  "LoRA and the control, five for the frozen heads; dotted: no labels at all).")
 
 
 if __name__ == "__main__":
