@@ -2,9 +2,21 @@
 
 LIMA (arXiv 2305.11206) in miniature. The tiny GPT pre-trained on a synthetic world's
 biographies is fine-tuned on 0, 5, 15, 50, 125 or all question -> answer examples about
-half of its people (every question type equally often), and asked about the other half. If fine-tuning mostly activates what
-pre-training stored, accuracy should saturate after a few examples; and people who were
-never in pre-training should stay near zero however many examples it gets.
+half of its people (every question type equally often), and asked about the other half. If
+fine-tuning mostly activates what pre-training stored, accuracy should saturate after a few
+examples; and people who were never in pre-training should stay near zero however many
+examples it gets.
+
+Two recipes, each used unchanged at every size (same steps, batch and seed):
+
+* full fine-tuning: every weight, lr 3e-4;
+* question words only: only the input/output embeddings of the words the questions are
+  written in ("Q", "which", "company", "A", ":", ...) and of <eos> are trained, lr 3e-2. It
+  can learn the question format but has almost nothing with which to memorise answers.
+
+Full fine-tuning keeps the lab's learning rate; the question-words one (from 1e-3 to 1e-1)
+was chosen on people of the fine-tuning half left out of training, never on the held-out
+people reported here.
 
     python snippets/evaluating_researchers_conclusion/synthetic_data_size.py --scale ci
 """
@@ -12,15 +24,34 @@ never in pre-training should stay near zero however many examples it gets.
 import copy
 import random
 
+import torch
+
 from fieldguide import ResultsWriter, run_main, snippet_parser
 from fieldguide import tiny_gpt as lab
+from fieldguide.synthetic_world import QUESTIONS
 
 PRESETS = {
     "ci": {"world": lab.describe("ci"), "sizes": [0, 5, 15, 50, 125, None], "steps": 300, "batch_size": 32,
-           "lr": 3e-4},
+           "lr": {"full fine-tuning": 3e-4, "question words only": 3e-2}},
     "gpu": {"world": lab.describe("gpu"), "sizes": [0, 6, 30, 120, 1200, 12000, None], "steps": 3000,
-            "batch_size": 128, "lr": 3e-4},
+            "batch_size": 128, "lr": {"full fine-tuning": 3e-4, "question words only": 3e-2}},
 }
+
+
+def question_words_only(model, world):
+    """Freeze every weight but the embedding rows of the question words and <eos>.
+
+    The embedding is tied to the output layer, so these rows are both how the model reads
+    the question and how it scores "stop here". Returns the number of trainable numbers."""
+    words = {w for a in world.attributes for w in QUESTIONS[a].replace("{name}", " ").split()}
+    rows = torch.tensor(sorted(world.tokenizer.stoi[w] for w in words) + [world.tokenizer.eos_id])
+    for p in model.parameters():
+        p.requires_grad_(False)
+    mask = torch.zeros_like(model.tok.weight)
+    mask[rows] = 1.0
+    model.tok.weight.requires_grad_(True)
+    model.tok.weight.register_hook(lambda grad: grad * mask)  # other rows get no gradient
+    return len(rows) * model.tok.weight.shape[1]
 
 
 def main(args):
@@ -37,51 +68,95 @@ def main(args):
     absent_ex = lab.encode_pairs(world, world.qa_pairs(world.absent))
     majority = lab.majority_baseline(world, tuned_people, heldout)
 
-    rows = []
+    def score(model):
+        return lab.exact_match(model, heldout_ex), lab.mean(lab.exact_match(model, absent_ex))
+
+    def seen_split(right, n):
+        """Held-out accuracy where the true answer was / was not a fine-tuning answer to the
+        same question type: a model that learnt the format scores both alike, one that
+        learnt answers does better on answers it was trained to give."""
+        k = len(world.attributes)  # examples go person by person, question types in order
+        trained = [{tuple(pool[j][1]) for j in range(i, n, k)} for i in range(k)]
+        seen = [tuple(answer) in trained[i % k] for i, (_, answer) in enumerate(heldout_ex)]
+        return tuple(lab.mean(r for r, s in zip(right, seen) if s == want) for want in (True, False))
+
+    recipes = list(preset["lr"])
+    curves = {recipe: [] for recipe in recipes}  # recipe -> [(n, held-out, absent)]
+    trainable = {"full fine-tuning": lab.n_params(pretrained)}
+    seen = {recipe: {} for recipe in recipes}  # recipe -> {n: (accuracy seen, accuracy not seen)}
+    before = score(pretrained)
     for size in preset["sizes"]:
         n = len(pool) if size is None else size
-        examples = pool[:n]
-        model = copy.deepcopy(pretrained)
-        if n:
-            lab.fine_tune(model, examples, steps=preset["steps"], lr=preset["lr"],
-                          batch_size=preset["batch_size"], seed=args.seed, desc=f"fine-tuning on {n}")
-        held, absent = lab.mean(lab.exact_match(model, heldout_ex)), lab.mean(lab.exact_match(model, absent_ex))
-        rows.append([n, held, absent])
-        print(f"{n:>5} fine-tuning examples: held-out people {held:.3f}, people absent from pre-training {absent:.3f}")
-    print(f"majority-class baseline: {majority:.3f}")
-    writer.table("data_size", ["fine-tuning examples", "held-out people (in pre-training)",
-                               "people absent from pre-training"], rows, formats=["{:,}", "{:.3f}", "{:.3f}"],
-                 caption=f"Exact match; every run fine-tunes for {preset['steps']} steps from the same "
-                         f"pre-trained model. Majority-class baseline {majority:.3f}.")
-    full = rows[-1][1]
+        for recipe in recipes:
+            right, absent = before
+            if n:
+                model = copy.deepcopy(pretrained)
+                if recipe == "question words only":
+                    trainable[recipe] = question_words_only(model, world)
+                lab.fine_tune(model, pool[:n], steps=preset["steps"], lr=preset["lr"][recipe],
+                              batch_size=preset["batch_size"], seed=args.seed, desc=f"{recipe}, {n} examples")
+                right, absent = score(model)
+                seen[recipe][n] = seen_split(right, n)
+            held = lab.mean(right)
+            curves[recipe].append((n, held, absent))
+            split = f" (answer seen in fine-tuning {seen[recipe][n][0]:.3f}, not seen {seen[recipe][n][1]:.3f})" if n else ""
+            print(f"{n:>5} examples, {recipe:>19}: held-out people {held:.3f}{split}, "
+                  f"people absent from pre-training {absent:.3f}")
+    print(f"majority-class baseline: {majority:.3f}; trainable numbers: " +
+          ", ".join(f"{r} {trainable[r]:,}" for r in recipes))
+
+    rows = [[n, *(v for r in recipes for v in curves[r][i][1:])] for i, (n, _, _) in enumerate(curves[recipes[0]])]
+    writer.table("data_size", ["fine-tuning examples"] + [f"{r}: {who}" for r in recipes
+                                                          for who in ("held-out people", "absent people")],
+                 rows, formats=["{:,}"] + ["{:.3f}"] * 2 * len(recipes),
+                 caption=f"Exact match; every run fine-tunes for {preset['steps']} steps of {preset['batch_size']} "
+                         f"from the same pre-trained model. Held-out people were in pre-training; absent "
+                         f"people were not. Majority-class baseline {majority:.3f}.")
     writer.metric("full_n", rows[-1][0], "{:,}")
-    writer.metric("full_heldout", full, "{:.1%}")
-    writer.metric("zero_heldout", rows[0][1], "{:.1%}")
+    writer.metric("zero_heldout", lab.mean(before[0]), "{:.1%}")
     writer.metric("majority", majority, "{:.1%}")
-    writer.metric("absent_max", max(r[2] for r in rows), "{:.1%}")
-    smallest = next(r for r in rows if r[1] >= 0.9 * full)
-    writer.metric("n_for_90pct", smallest[0], "{:,}")
-    writer.metric("acc_at_n_for_90pct", smallest[1], "{:.1%}")
-    for n, held, absent in rows:
-        writer.metric(f"heldout_{n}", held, "{:.1%}")
-    print(f"{smallest[0]} examples reach 90 % of what all {rows[-1][0]} reach ({smallest[1]:.3f} vs {full:.3f})")
-    plot(writer, rows, majority)
+    writer.metric("absent_max", max(a for r in recipes for _, _, a in curves[r]), "{:.1%}")
+    writer.metric("n_params", lab.n_params(pretrained), "{:,}")
+    writer.metric("words_trainable", trainable["question words only"], "{:,}")
+    for recipe in recipes:
+        key = "full" if recipe == "full fine-tuning" else "words"
+        curve = curves[recipe]
+        top = curve[-1][1]
+        smallest = next(c for c in curve if c[1] >= 0.9 * top)
+        writer.metric(f"{key}_all", top, "{:.1%}")
+        writer.metric(f"{key}_n_for_90pct", smallest[0], "{:,}")
+        writer.metric(f"{key}_acc_at_n_for_90pct", smallest[1], "{:.1%}")
+        for n, held, _ in curve:
+            writer.metric(f"{key}_{n}", held, "{:.1%}")
+        at_50 = [held for n, held, _ in curve if n == 50]
+        if at_50:
+            writer.metric(f"{key}_50_share", at_50[0] / top, "{:.0%}")
+            writer.metric(f"{key}_50_seen", seen[recipe][50][0], "{:.1%}")
+            writer.metric(f"{key}_50_unseen", seen[recipe][50][1], "{:.1%}")
+        print(f"{recipe}: {smallest[0]} examples reach 90 % of what all {curve[-1][0]} reach "
+              f"({smallest[1]:.3f} vs {top:.3f})")
+    plot(writer, curves, majority)
     writer.save()
 
 
-def plot(writer, rows, majority):
-    fig, ax = lab.axes((6.4, 3.4))
-    sizes = [r[0] for r in rows]
-    ax.plot(sizes, [r[1] for r in rows], "o-", color="#2e7d32", label="held-out people (in pre-training)")
-    ax.plot(sizes, [r[2] for r in rows], "s-", color="#c62828", label="people absent from pre-training")
+def plot(writer, curves, majority):
+    fig, ax = lab.axes((6.4, 3.6))
+    styles = {"full fine-tuning": ("#2e7d32", "o"), "question words only": ("#1565c0", "D")}
+    for recipe, curve in curves.items():
+        colour, marker = styles[recipe]
+        sizes = [c[0] for c in curve]
+        ax.plot(sizes, [c[1] for c in curve], marker + "-", color=colour, label=f"{recipe}: held-out people")
+        ax.plot(sizes, [c[2] for c in curve], marker + ":", color=colour, alpha=0.6,
+                label=f"{recipe}: absent people")
     ax.axhline(majority, ls="--", color="grey", lw=1, label="majority-class baseline")
     ax.set_xscale("symlog", linthresh=1)
+    ax.set_xlim(-0.3, 1.5 * max(c[0] for c in next(iter(curves.values()))))
     ax.set_xlabel("question-answer examples in fine-tuning")
     ax.set_ylabel("exact match")
     ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=8, loc="center right")
-    writer.figure("data_size", fig, caption="Held-out accuracy against the number of fine-tuning examples; people "
-                                            "the model never read about stay at the baseline.")
+    ax.legend(fontsize=7, loc="upper left")
+    writer.figure("data_size", fig, caption="Held-out accuracy against the number of fine-tuning examples, for "
+                                            "two recipes; people the model never read about stay at the baseline.")
 
 
 if __name__ == "__main__":
