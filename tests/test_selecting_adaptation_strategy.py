@@ -87,6 +87,8 @@ def test_the_page_claims_about_the_curve():
     for n in (32, 128):  # a frozen head leads the fine-tuned encoders
         assert max(curve[n]["named"], curve[n]["frozen"]) > max(curve[n]["full"], curve[n]["lora"]) + 0.03
     assert curve[480]["full"] > curve[480]["frozen"] + 0.03
+    # "the fine-tuning curves rise steeply from 128 to 480 labels" (measured +14 and +39 points)
+    assert all(curve[480][a] - curve[128][a] >= 0.08 for a in ("full", "lora"))
     assert m("full_accuracy") > max(m("zero_shot_calibrated_accuracy"), m("few_shot_calibrated_accuracy"))
     # Costs the prose states: prompting is many times slower per message; encoders train in a
     # minute or less and classify 100 messages in about a second.

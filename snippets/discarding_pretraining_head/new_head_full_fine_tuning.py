@@ -39,7 +39,7 @@ def main(args):
                                              preset["counts"], preset["seeds"], device)
     record(writer, [headline], runs)
     folder = save_classifier(model, AutoTokenizer.from_pretrained(model_folder(args.model)), args.out / "model")
-    print(f"saved the classifier trained on all labels in {folder}")
+    print(f"saved the classifier trained on all labels as {folder.name}/ in the --out folder")
     writer.save()
 
 

@@ -108,10 +108,10 @@ def main(args):
     rows = [[n, *(v for r in recipes for v in curves[r][i][1:])] for i, (n, _, _) in enumerate(curves[recipes[0]])]
     writer.table("data_size", ["fine-tuning examples"] + [f"{r}: {who}" for r in recipes
                                                           for who in ("held-out people", "absent people")],
-                 rows, formats=["{:,}"] + ["{:.3f}"] * 2 * len(recipes),
+                 rows, formats=["{:,}"] + ["{:.1%}"] * 2 * len(recipes),
                  caption=f"Exact match; every run fine-tunes for {preset['steps']} steps of {preset['batch_size']} "
                          f"from the same pre-trained model. Held-out people were in pre-training; absent "
-                         f"people were not. Majority-class baseline {majority:.3f}.")
+                         f"people were not. Majority-class baseline {majority:.1%}.")
     writer.metric("full_n", rows[-1][0], "{:,}")
     writer.metric("zero_heldout", lab.mean(before[0]), "{:.1%}")
     writer.metric("majority", majority, "{:.1%}")
@@ -150,7 +150,10 @@ def plot(writer, curves, majority):
                 label=f"{recipe}: absent people")
     ax.axhline(majority, ls="--", color="grey", lw=1, label="majority-class baseline")
     ax.set_xscale("symlog", linthresh=1)
-    ax.set_xlim(-0.3, 1.5 * max(c[0] for c in next(iter(curves.values()))))
+    sizes = [c[0] for c in next(iter(curves.values()))]
+    ax.set_xlim(-0.3, 1.5 * max(sizes))
+    ax.set_xticks(sizes, [f"{n:,}" for n in sizes])  # the sizes that were run
+    ax.minorticks_off()
     ax.set_xlabel("question-answer examples in fine-tuning")
     ax.set_ylabel("exact match")
     ax.set_ylim(0, 1.05)

@@ -51,7 +51,7 @@ def main(args):
     record(writer, [headline], runs)
     merged = model.merge_and_unload()  # W + B·A folded in: a plain model, no peft needed to load it
     folder = save_classifier(merged, AutoTokenizer.from_pretrained(model_folder(args.model)), args.out / "model")
-    print(f"saved the merged classifier trained on all labels in {folder}")
+    print(f"saved the merged classifier trained on all labels as {folder.name}/ in the --out folder")
     writer.save()
 
 

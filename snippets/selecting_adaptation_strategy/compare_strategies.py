@@ -148,7 +148,9 @@ def plot(writer, curves, counts, prompting):
     writer.figure("label_efficiency", fig, caption="Test accuracy against the number of training labels: "
                   "line = mean over seeds, band = min to max, dots = single runs (at ci scale the "
                   "encoders run one seed with all 480 labels; below that, two for full fine-tuning, "
-                  "LoRA and the control, five for the frozen heads; dotted: no labels at all).")
+                  "LoRA and the control, five for the frozen heads). Horizontal lines: no training labels "
+                  "(dotted: zero-shot; dash-dot: zero-shot with calibration); points at 6 labels: "
+                  "few-shot prompting.")
 
 
 if __name__ == "__main__":

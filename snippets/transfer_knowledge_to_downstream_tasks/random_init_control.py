@@ -38,7 +38,7 @@ def main(args):
                                              preset["counts"], preset["seeds"], device)
     record(writer, [headline], runs)
     saved = save_classifier(model, tokenizer, args.out / "model")
-    print(f"saved the control trained on all labels in {saved}")
+    print(f"saved the control trained on all labels as {saved.name}/ in the --out folder")
     writer.save()
 
 

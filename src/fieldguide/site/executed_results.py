@@ -80,7 +80,7 @@ def _after_title(markdown: str, block: str) -> str:
 def _output(run: SnippetRun, key, where) -> str:
     settings = run.results.get("settings", {})
     title = (f"Output of snippets/{run.name}.py --scale {settings.get('scale', '?')} "
-             f"(executed for this build on {settings.get('device', '?')}, {run.seconds:.0f} s)")
+             f"--device {settings.get('device', '?')} (executed for this build, {run.seconds:.0f} s)")
     text = run.stdout.rstrip() or "(the snippet printed nothing)"
     return f'\n```text title="{title}"\n{text}\n```\n'
 
