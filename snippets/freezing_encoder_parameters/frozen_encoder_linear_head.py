@@ -124,8 +124,13 @@ def main(args):
         return torch.nn.functional.normalize(stacked, dim=-1) if readout == "named" else stacked
 
     def new_head(readout, sentences=None):
+        if readout != "named":
+            return make_head(model, readout)
         label_vectors = vectors(sentences or label_sentences, "named")  # (3, 384): one per label
         return make_head(model, readout, label_vectors, preset["named"]["scale"])
+
+    print(f"frozen all-MiniLM-L6-v2 body + a linear head, three heads, on {device}; "
+          f"test split: {len(splits['test'])} messages")
 
     # Choose the label sentences on the validation split, with no training at all.
     validation = splits["validation"]
@@ -149,8 +154,6 @@ def main(args):
             return head, lambda texts: classify(head, vectors(texts, readout))
         return train
 
-    print(f"frozen all-MiniLM-L6-v2 body + a linear head, three heads, on {device}; "
-          f"test split: {len(splits['test'])} messages")
     body_params = sum(p.numel() for p in model.bert.embeddings.parameters()) + \
         sum(p.numel() for p in model.bert.encoder.parameters())
     # The body's one forward pass over the messages, shared by every head; each head's costs include it.

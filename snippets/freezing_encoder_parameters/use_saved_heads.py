@@ -49,8 +49,12 @@ def main(args):
     preset = PRESETS[args.scale]
     device = pick_device(args.device)
     if args.run is None:  # in this repository: the cached run of the frozen-encoder snippet
-        from fieldguide.execute import run_snippet
-        args.run = run_snippet(FROZEN, scale=args.scale, device=args.device).out
+        from fieldguide.execute import SnippetFailed, run_snippet
+        try:
+            args.run = run_snippet(FROZEN, scale=args.scale, device=args.device).out
+        except (FileNotFoundError, SnippetFailed) as err:
+            raise FieldGuideError(f"no run of {FROZEN}.py to read ({str(err).splitlines()[0]}); "
+                                  "pass --run DIR, a folder its --out wrote") from None
     run_folder = Path(args.run)
     if not (run_folder / "mean_pooled_head.safetensors").is_file() or not (run_folder / "model").is_dir():
         raise FieldGuideError(f"{run_folder} is not an --out folder of {FROZEN}.py "

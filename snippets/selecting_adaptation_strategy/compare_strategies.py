@@ -10,7 +10,7 @@ zero-shot levels (no labels) of the frozen encoder and of prompting.
     python snippets/selecting_adaptation_strategy/compare_strategies.py --scale ci
 """
 
-from fieldguide import ResultsWriter, run_main, snippet_parser
+from fieldguide import FieldGuideError, ResultsWriter, run_main, snippet_parser
 from fieldguide.classification import ROW_COLUMNS, ROW_FORMATS
 from fieldguide.execute import run_snippet
 
@@ -61,7 +61,9 @@ def main(args):
     # The claims the page argues from: each encoder approach's curve, pre-trained against the control.
     curves = {key: curve_points(runs[name], approach) for name in SOURCES[:-1]
               for approach, (key, _, _) in ENCODERS.items() if curve_points(runs[name], approach)}
-    assert set(curves) == {key for key, _, _ in ENCODERS.values()}, f"approaches found: {sorted(curves)}"
+    if set(curves) != {key for key, _, _ in ENCODERS.values()}:
+        raise FieldGuideError(f"the approach snippets' curves name {sorted(curves)}; ENCODERS expects "
+                              f"{sorted(key for key, _, _ in ENCODERS.values())}")
     mean = lambda values: sum(values) / len(values)  # noqa: E731
     counts = sorted(curves["control"])
     pretrained = [key for key in curves if key != "control"]
