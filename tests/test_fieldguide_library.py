@@ -132,6 +132,39 @@ def test_network_guard_refuses_non_loopback_in_subprocesses(tmp_path):
     assert "203.0.113.7" in log.read_text()
 
 
+def test_network_guard_refuses_connections_and_dns_inside_a_snippet_run(tmp_path, monkeypatch):
+    folder = tmp_path / "snippets" / "demo"
+    folder.mkdir(parents=True)
+    (folder / "online.py").write_text(textwrap.dedent("""
+        import socket
+        from fieldguide import ResultsWriter, run_main, snippet_parser
+        def attempt(call):
+            try:
+                call()
+                return "reached"
+            except OSError as err:
+                return type(err).__name__
+        def main(args):
+            w = ResultsWriter(args.out, "demo/online", args)
+            w.metric("connect", attempt(lambda: socket.create_connection(("203.0.113.7", 80), timeout=2)))
+            w.metric("dns", attempt(lambda: socket.getaddrinfo("huggingface.co", 443)))
+            w.metric("localhost", attempt(lambda: socket.getaddrinfo("localhost", 80)))
+            w.save()
+        run_main(main, snippet_parser("demo"))
+    """))
+    log = tmp_path / "net.log"
+    monkeypatch.setattr(execute, "SNIPPETS", tmp_path / "snippets")
+    monkeypatch.setattr(execute, "REPO", tmp_path)
+    monkeypatch.setenv("FIELDGUIDE_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("FIELDGUIDE_NETGUARD_LOG", str(log))  # this test's refusals are expected
+    run = execute.run_snippet("demo/online", scale="ci", device="cpu", quiet=True)
+    assert run.metric("connect") == "ConnectionRefusedError"
+    assert run.metric("dns") == "gaierror"
+    assert run.metric("localhost") == "reached"
+    recorded = log.read_text()
+    assert "203.0.113.7" in recorded and "DNS lookup of 'huggingface.co'" in recorded
+
+
 def test_a_snippet_that_runs_another_is_keyed_by_both(tmp_path, monkeypatch):
     folder = tmp_path / "snippets" / "demo"
     folder.mkdir(parents=True)

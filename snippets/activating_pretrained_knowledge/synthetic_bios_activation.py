@@ -122,6 +122,7 @@ def main(args):
         values = [pick(r) for r in results]
         writer.metric(key, sum(values) / n, "{:.1%}")
         writer.metric(f"{key}_min", min(values), "{:.1%}")
+        writer.metric(f"{key}_max", max(values), "{:.1%}")
     writer.metric("seeds", ", ".join(str(r["seed"]) for r in results))
     writer.metric("n_people", len(world.present))
     writer.metric("n_params", results[0]["pretrain"]["n_params"], "{:,}")

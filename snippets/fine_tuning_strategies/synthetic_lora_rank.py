@@ -20,9 +20,9 @@ from fieldguide import ResultsWriter, run_main, snippet_parser
 from fieldguide import tiny_gpt as lab
 
 PRESETS = {
-    "ci": {"world": lab.describe("ci"), "ranks": [1, 2, 4, 8, 32], "control_ranks": [1, 4, 32],
+    "ci": {"world": lab.describe("ci"), "seeds": 2, "ranks": [1, 2, 4, 8, 32], "control_ranks": [1, 4, 32],
            "steps": 300, "batch_size": 32, "lora_lr": 3e-3, "full_lr": 3e-4, "control_full_lr": 1e-3},
-    "gpu": {"world": lab.describe("gpu"), "ranks": [1, 2, 4, 8, 64], "control_ranks": [1, 8, 64],
+    "gpu": {"world": lab.describe("gpu"), "seeds": 2, "ranks": [1, 2, 4, 8, 64], "control_ranks": [1, 8, 64],
             "steps": 3000, "batch_size": 128, "lora_lr": 3e-3, "full_lr": 3e-4, "control_full_lr": 1e-3},
 }
 
@@ -70,20 +70,30 @@ def params_to_reach(results, target):
     return min(reached) if reached else None
 
 
+def run_seed(args, preset, seed, device):
+    """Both sweeps (pre-trained, random init) on one seed's world and pre-trained model."""
+    world, pretrained, info = lab.pretrained(args.scale, seed, device)
+    tuned_people, heldout = lab.split_people(world)
+    qa = {"tuned": lab.encode_pairs(world, world.qa_pairs(tuned_people)),
+          "heldout": lab.encode_pairs(world, world.qa_pairs(heldout))}
+    return lab.n_params(pretrained), {
+        "pre-trained": sweep(pretrained, preset["ranks"], preset["lora_lr"], preset["full_lr"], qa, preset, seed),
+        "random init": sweep(lab.new_model(world, pretrained.config, seed + 1000, device), preset["control_ranks"],
+                             preset["lora_lr"], preset["control_full_lr"], qa, preset, seed),
+    }
+
+
 def main(args):
     preset = PRESETS[args.scale]
     device = lab.setup(args)
     writer = ResultsWriter(args.out, "fine_tuning_strategies/synthetic_lora_rank", args)
-    world, pretrained, info = lab.pretrained(args.scale, args.seed, device)
-    tuned_people, heldout = lab.split_people(world)
-    qa = {"tuned": lab.encode_pairs(world, world.qa_pairs(tuned_people)),
-          "heldout": lab.encode_pairs(world, world.qa_pairs(heldout))}
-
-    arms = {
-        "pre-trained": sweep(pretrained, preset["ranks"], preset["lora_lr"], preset["full_lr"], qa, preset, args.seed),
-        "random init": sweep(lab.new_model(world, pretrained.config, args.seed + 1000, device), preset["control_ranks"],
-                             preset["lora_lr"], preset["control_full_lr"], qa, preset, args.seed),
-    }
+    seeds = list(range(args.seed, args.seed + preset["seeds"]))
+    per_seed = [run_seed(args, preset, seed, device) for seed in seeds]
+    n_model = per_seed[0][0]
+    # The mean over seeds of each (start, rank): one seed is one pre-training trajectory.
+    arms = {arm: [{"rank": r["rank"], "trainable": r["trainable"],
+                   **{k: sum(run[arm][i][k] for _, run in per_seed) / len(seeds) for k in ("tuned", "heldout")}}
+                  for i, r in enumerate(results)] for arm, results in per_seed[0][1].items()}
     rows = []
     for arm, results in arms.items():
         for r in results:
@@ -93,15 +103,17 @@ def main(args):
                   f"held-out half {r['heldout']:.3f}")
     writer.table("ranks", ["start", "fine-tuning", "trainable parameters", "fine-tuned half", "held-out half"],
                  rows, formats=["{}", "{}", "{:,}", "{:.3f}", "{:.3f}"],
-                 caption=f"Exact match after {preset['steps']} steps; the model has "
-                         f"{lab.n_params(pretrained):,} parameters.")
+                 caption=f"Exact match after {preset['steps']} steps, mean over seeds "
+                         f"{', '.join(map(str, seeds))}; the model has {n_model:,} parameters.")
     pre, rnd = arms["pre-trained"], arms["random init"]
     lora_held = [r["heldout"] for r in pre[:-1]]
     writer.metric("lora_r2_up_spread", max(lora_held[1:]) - min(lora_held[1:]), "{:.1%}")
-    writer.metric("n_params", lab.n_params(pretrained), "{:,}")
+    writer.metric("seeds", ", ".join(map(str, seeds)))
+    writer.metric("n_params", n_model, "{:,}")
     writer.metric("full_heldout", pre[-1]["heldout"], "{:.1%}")
     writer.metric("lora_heldout_min", min(lora_held), "{:.1%}")
     writer.metric("lora_heldout_max", max(lora_held), "{:.1%}")
+    writer.metric("lora_r2_up_heldout_min", min(lora_held[1:]), "{:.1%}")
     writer.metric("rank1_heldout", pre[0]["heldout"], "{:.1%}")
     writer.metric("rank1_trainable", pre[0]["trainable"], "{:,}")
     writer.metric("random_full_tuned", rnd[-1]["tuned"], "{:.1%}")
@@ -115,7 +127,9 @@ def main(args):
     for arm, results in arms.items():
         needed = params_to_reach(results, target)
         text = f"{needed:,}" if needed else f"not reached (best {max(r['tuned'] for r in results):.1%})"
-        writer.metric(f"{arm.split()[0].replace('-', '')}_params_for_90", needed or text, "{:,}" if needed else "{}")
+        key = arm.split()[0].replace('-', '')
+        writer.metric(f"{key}_params_for_90", needed or text, "{:,}" if needed else "{}")
+        writer.metric(f"{key}_reached_90", needed is not None)
         shown.append(f"{arm} {text}")
     print(f"trainable parameters to reach {target:.1%} on the fine-tuned questions: {', '.join(shown)}")
     plot(writer, arms)

@@ -6,6 +6,8 @@ Directives (each on a page, resolved at build time):
     {{ table   <snippet> <table> }}    a table from its results.json
     {{ figure  <snippet> <figure> }}   a figure it saved
     {{ metric  <snippet> <metric> }}   one number, inline in prose
+    {{ claim   <snippet> <claim> }}    a claim's band and that it held (fieldguide.site.claims);
+                                       a claim that does not hold fails the build
 
 ``<snippet>`` is a path under ``snippets/`` without ``.py``. With FIELDGUIDE_EXECUTE=0
 nothing runs and the page says so.
@@ -20,7 +22,7 @@ import re
 from fieldguide.cli import env_flag
 from fieldguide.execute import SnippetFailed, SnippetRun, run_snippet, snippet_path
 
-DIRECTIVE = re.compile(r"\{\{\s*(output|table|figure|metric)\s+([\w/.-]+)(?:\s+([\w.-]+))?\s*\}\}")
+DIRECTIVE = re.compile(r"\{\{\s*(output|table|figure|metric|claim)\s+([\w/.-]+)(?:\s+([\w.-]+))?\s*\}\}")
 NOT_EXECUTED = (
     '!!! warning "Results not executed in this build"\n'
     "    This preview was built with execution switched off (`--no-exec` / "
@@ -54,6 +56,8 @@ def render(markdown: str, page_path: str) -> str:
         if kind != "output" and not key:
             raise DirectiveError(f"{where}: '{kind}' needs a name after the snippet")
         if not run_each:
+            if kind == "claim":
+                return '<span class="fg-claim fg-claim--unchecked">not checked in this build</span>'
             return "*(not executed)*" if kind == "metric" else f"\n*({kind} of `{name}` not executed in this build)*\n"
         if name not in runs:
             try:
@@ -124,4 +128,20 @@ def _metric(run: SnippetRun, key: str, where: str) -> str:
     return str(_lookup(run, "metrics", key, where)["text"])
 
 
-_RENDERERS = {"output": _output, "table": _table, "figure": _figure, "metric": _metric}
+def _claim(run: SnippetRun, key: str, where: str) -> str:
+    from fieldguide.site.claims import CLAIMS
+
+    found = {c.id: c for c in CLAIMS.get(run.name, [])}
+    if key not in found:
+        raise DirectiveError(f"{where}: snippet {run.name} declares no claim '{key}' "
+                             f"(it has: {', '.join(found) or 'none'})")
+    held, values = found[key].evaluate({k: m["value"] for k, m in run.results["metrics"].items()})
+    if not held:
+        raise DirectiveError(f"{where}: the page states claim '{key}' ({found[key].band}), but this build "
+                             f"measured {values}: it does not hold")
+    band = html.escape(found[key].band)
+    return (f'<span class="fg-claim" title="Checked in this build against the measured values">'
+            f'checked: <code>{band}</code> &#10003;</span>')
+
+
+_RENDERERS = {"output": _output, "table": _table, "figure": _figure, "metric": _metric, "claim": _claim}

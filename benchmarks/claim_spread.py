@@ -1,0 +1,161 @@
+"""Spread of the activation lab's claims across seeds and CPU code paths.
+
+The lab trains tiny GPTs from scratch; another CPU (other kernels, another MKL code path,
+another summation order) sends pre-training down another, equally valid trajectory. A
+claim the site states must hold on all of them, so this benchmark runs every lab snippet
+at ``ci`` scale for each chosen ``--seed`` under each CPU code path, every path in a
+fresh model cache of its own (pre-training included), and prints per claim the values
+seen and whether its band held, and per metric the range it spans.
+
+    python benchmarks/claim_spread.py                       # all paths, seeds 0 2 4, 2 jobs
+    python benchmarks/claim_spread.py --paths native aten-default --seeds 0
+    python benchmarks/claim_spread.py --report              # print the recorded results again
+
+Each run uses one torch thread, so ``--jobs 2`` keeps both cores of a 2-core machine
+busy without slowing either run. Results are recorded in
+``benchmarks/results/claim_spread.json`` (the data behind the claims' bands); finished
+runs under ``--work`` are reused when the benchmark is run again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from fieldguide.site.claims import CLAIMS, check, metric_values  # noqa: E402
+
+# Environment of each CPU code path: torch's kernel dispatch level and MKL's code path.
+PATHS = {
+    "native": {},
+    "aten-default": {"ATEN_CPU_CAPABILITY": "default"},
+    "aten-avx2": {"ATEN_CPU_CAPABILITY": "avx2"},
+    "mkl-compatible": {"MKL_CBWR": "COMPATIBLE"},
+}
+LAB_SNIPPETS = list(CLAIMS)
+
+
+def run_one(work: Path, path: str, seed: int, snippet: str) -> dict:
+    out = work / "runs" / path / f"seed{seed}" / snippet
+    if (out / "results.json").is_file() and (out / "wall.json").is_file():
+        record = json.loads((out / "wall.json").read_text())
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **PATHS[path], "FIELDGUIDE_CACHE": str(work / "cache" / path),
+               "FIELDGUIDE_TORCH_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+        started = time.perf_counter()
+        with open(out / "log.txt", "w") as log:
+            code = subprocess.call([sys.executable, str(REPO / "snippets" / f"{snippet}.py"), "--scale", "ci",
+                                    "--device", "cpu", "--seed", str(seed), "--out", str(out)],
+                                   cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        record = {"exit": code, "seconds": round(time.perf_counter() - started, 1)}
+        (out / "wall.json").write_text(json.dumps(record))
+    results = json.loads((out / "results.json").read_text()) if (out / "results.json").is_file() else None
+    print(f"  {path:>14} seed {seed} {snippet}: exit {record['exit']}, {record['seconds']} s", flush=True)
+    return {"path": path, "seed": seed, "snippet": snippet, **record,
+            "metrics": metric_values(results) if results else None}
+
+
+def report(runs: list[dict]) -> int:
+    """Print every claim over every run, and each numeric metric's range; return the failures."""
+    failures = 0
+    for snippet in LAB_SNIPPETS:
+        mine = [r for r in runs if r["snippet"] == snippet and r["metrics"]]
+        if not mine:
+            continue
+        print(f"\n== {snippet} ({len(mine)} runs)")
+        for claim_index, claim in enumerate(CLAIMS[snippet]):
+            outcomes = [check(snippet, {"metrics": {k: {"value": v} for k, v in r["metrics"].items()}})[claim_index]
+                        for r in mine]
+            held = sum(ok for _, ok, _ in outcomes)
+            failures += len(outcomes) - held
+            print(f"  {'held' if held == len(outcomes) else 'MISS'} {held}/{len(outcomes)}  {claim.id}: {claim.band}")
+            for name in claim.names():
+                values = [r["metrics"].get(name) for r in mine]
+                numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+                if numbers:
+                    print(f"        {name}: {min(numbers):.3f} .. {max(numbers):.3f}   "
+                          + " ".join(f"{r['path']}/{r['seed']}={_short(r['metrics'].get(name))}" for r in mine))
+                else:
+                    print(f"        {name}: " + " ".join(f"{r['path']}/{r['seed']}={r['metrics'].get(name)!r}"
+                                                        for r in mine))
+        for r in mine:
+            if r.get("exit"):
+                print(f"  run {r['path']}/{r['seed']} exited {r['exit']}")
+    seconds = {}
+    for r in runs:
+        seconds.setdefault(r["path"], []).append(r["seconds"])
+    print("\nwall seconds per path (sum of its runs, one thread each): "
+          + ", ".join(f"{p} {sum(s):.0f}" for p, s in seconds.items()))
+    return failures
+
+
+def _short(value):
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--paths", nargs="+", default=list(PATHS), choices=list(PATHS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 2, 4],
+                        help="--seed of each run; snippets with two ci seeds run seed and seed+1 (default: 0 2 4)")
+    parser.add_argument("--snippets", nargs="+", default=LAB_SNIPPETS, choices=LAB_SNIPPETS)
+    parser.add_argument("--jobs", type=int, default=2, help="runs at once, one torch thread each (default: 2)")
+    parser.add_argument("--work", type=Path, default=REPO / ".cache" / "claim_spread",
+                        help="model caches and runs (default: .cache/claim_spread)")
+    parser.add_argument("--record", type=Path, default=REPO / "benchmarks" / "results" / "claim_spread.json")
+    parser.add_argument("--report", action="store_true", help="only print the recorded results")
+    args = parser.parse_args()
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    if args.report:
+        if not args.record.is_file():
+            print(f"error: no recorded results at {args.record}", file=sys.stderr)
+            return 2
+        return 1 if report(json.loads(args.record.read_text())["runs"]) else 0
+
+    # Consecutive runs are of different paths, so two jobs never wait on one cache's pre-training.
+    tasks = [(path, seed, snippet) for seed in args.seeds for snippet in args.snippets for path in args.paths]
+    print(f"{len(tasks)} runs, {args.jobs} at a time, under {args.work}", flush=True)
+    with ThreadPoolExecutor(args.jobs) as pool:
+        runs = list(pool.map(lambda t: run_one(args.work, *t), tasks))
+    args.record.parent.mkdir(parents=True, exist_ok=True)
+    import platform
+
+    import torch
+
+    # Merge with earlier invocations: a run of the same path, seed and snippet replaces its record.
+    recorded = json.loads(args.record.read_text())["runs"] if args.record.is_file() else []
+    done = {(r["path"], r["seed"], r["snippet"]) for r in runs}
+    runs = [r for r in recorded if (r["path"], r["seed"], r["snippet"]) not in done] + runs
+    args.record.write_text(json.dumps({
+        "machine": {"cpu": _cpu_name(), "cores": os.cpu_count(), "torch": torch.__version__,
+                    "native_capability": torch.backends.cpu.get_cpu_capability(), "python": platform.python_version()},
+        "paths": PATHS, "runs": runs}, indent=1))
+    failures = report(runs)
+    print(f"\nrecorded in {args.record.relative_to(REPO) if args.record.is_relative_to(REPO) else args.record}")
+    return 1 if failures else 0
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,142 @@
+"""Claims about the lab's runs, declared once: the tests assert them, the spread benchmark
+evaluates them on every seed and CPU code path it runs.
+
+A claim is an id, the sentence the page states, and its band: a Python expression over the
+snippet's metrics (``results.json``), e.g. ``"full_all - words_all <= -0.1"``. Bands are set
+from the measured spread (``benchmarks/claim_spread.py``, recorded in
+``benchmarks/results/claim_spread.json``), not from one machine's trajectory.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import Mapping
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    text: str
+    band: str
+
+    def names(self) -> list[str]:
+        """The metrics the band reads, in order of appearance."""
+        seen: list[str] = []
+        for node in ast.walk(ast.parse(self.band, mode="eval")):
+            if isinstance(node, ast.Name) and node.id not in _FUNCTIONS and node.id not in seen:
+                seen.append(node.id)
+        return seen
+
+    def evaluate(self, metrics: Mapping[str, object]) -> tuple[bool, dict[str, object]]:
+        """(held, the values it read); a metric the run lacks is a failed claim, not a crash."""
+        values = {name: metrics.get(name) for name in self.names()}
+        if any(v is None for v in values.values()):
+            return False, values
+        try:
+            held = eval(compile(self.band, f"<claim {self.id}>", "eval"), {"__builtins__": {}, **_FUNCTIONS}, values)
+        except TypeError:  # e.g. a "not reached" text where the band compares a number
+            held = False
+        return bool(held), values
+
+
+_FUNCTIONS = {"abs": abs, "min": min, "max": max}
+
+
+def metric_values(results: Mapping) -> dict[str, object]:
+    return {key: m["value"] for key, m in results["metrics"].items()}
+
+
+def check(snippet: str, results: Mapping) -> list[tuple[Claim, bool, dict[str, object]]]:
+    metrics = metric_values(results)
+    return [(claim, *claim.evaluate(metrics)) for claim in CLAIMS[snippet]]
+
+
+def report(snippet: str, results: Mapping) -> tuple[str, list[str]]:
+    """A printable report of every claim of ``snippet`` and the ids of those that failed."""
+    lines, failed = [], []
+    for claim, held, values in check(snippet, results):
+        shown = ", ".join(f"{k}={_short(v)}" for k, v in values.items())
+        lines.append(f"{'held ' if held else 'FAILED'} {claim.id}: {claim.band}   [{shown}]")
+        if not held:
+            failed.append(claim.id)
+    return "\n".join(lines), failed
+
+
+def _short(value):
+    return f"{value:.3f}" if isinstance(value, float) else repr(value)
+
+
+C = Claim
+CLAIMS: dict[str, list[Claim]] = {
+    "activating_pretrained_knowledge/synthetic_bios_activation": [
+        C("no_answers_before", "Before fine-tuning the question format is new: no answers at all.",
+          "before_heldout_max <= 0.02"),
+        C("fits_its_half", "Pre-trained + QA fine-tuning fits the half it was fine-tuned on.",
+          "pretrained_tuned_min >= 0.95"),
+        C("answers_heldout", "It answers most questions about the held-out half (every seed).",
+          "pretrained_heldout_min >= 0.5"),
+        C("random_init_at_chance", "Random init + the same fine-tuning stays near the majority baseline.",
+          "random_heldout <= max(majority, 1 / 30) + 0.05"),
+        C("pretrained_far_above_random", "Pre-training, not fine-tuning, supplies the answers.",
+          "pretrained_heldout_min - random_heldout >= 0.4"),
+        C("absent_at_chance", "People never in pre-training stay near chance.",
+          "pretrained_absent_max <= 0.10"),
+    ],
+    "activating_pretrained_knowledge/synthetic_extractability": [
+        C("both_memorise", "Both pre-trainings store the facts (biography recall).",
+          "min(single_memorised_min, augmented_memorised_min) >= 0.9"),
+        C("both_fit", "Both fit the fine-tuned half.", "min(single_tuned_min, augmented_tuned_min) >= 0.9"),
+        C("single_not_extractable", "One biography per person: held-out answers stay low.",
+          "single_extracted_max <= 0.25"),
+        C("augmented_extractable", "Rephrased biographies: held-out answers far above the single arm.",
+          "augmented_extracted_min - single_extracted_max >= 0.3"),
+    ],
+    "activating_pretrained_knowledge/synthetic_translation": [
+        C("no_translation_before", "Before fine-tuning it continues the prose.", "before <= 0.03"),
+        C("unlocks_heldout_pairs", "A dozen pairs unlock most held-out pairs.", "after >= 0.6"),
+        C("control_fits", "The random-init control fits its pairs...", "control_tuned >= 0.9"),
+        C("control_translates_none", "...and translates almost none of the others.", "control <= 0.06"),
+    ],
+    "broad_applications_fine_tuning_llms/synthetic_token_shift": [
+        C("answers_right", "The fine-tuned model states right facts about held-out people.", "answers_right >= 0.7"),
+        C("style_shifted", "Style tokens are what fine-tuning shifted.", "shifted_style >= 0.9"),
+        C("facts_in_base_top3", "Facts are mostly within the base model's top three.", "top3_fact >= 0.6"),
+        C("style_not_facts", "Style shifts far more than facts.", "shifted_style - shifted_fact >= 0.5"),
+    ],
+    "evaluating_researchers_conclusion/synthetic_data_size": [
+        C("zero_before", "With no fine-tuning the model answers nothing.", "zero_heldout <= 0.02"),
+        C("full_learns", "Full fine-tuning with all the data answers most held-out questions.", "full_all >= 0.5"),
+        C("full_no_collapse", "More data never hurts full fine-tuning much.", "full_max_minus_all <= 0.05"),
+        C("full_learns_answers", "Full fine-tuning partly learns the answers themselves (at 50 examples).",
+          "full_50_seen - full_50_unseen >= 0.1"),
+        C("words_learn_format", "Question words only does not learn answers that way.",
+          "abs(words_50_seen - words_50_unseen) <= 0.08"),
+        C("words_lead", "Question words only is higher at every size from 15 on.", "words_lead_min_from_15 >= 0"),
+        C("words_lead_50", "...by a wide margin at 50 examples.", "words_lead_50 >= 0.15"),
+        C("words_lead_all", "...and with all the data.", "words_all - full_all >= 0.1"),
+        C("words_high", "Question words only reaches a high all-data accuracy.", "words_all >= 0.8"),
+        C("words_50_share", "Fifty examples give most, but not 90 %, of the all-data accuracy.",
+          "0.6 <= words_50_share < 0.9"),
+        C("words_flat_after_125", "From 125 examples the curve is nearly flat.", "words_125_share >= 0.85"),
+        C("absent_at_chance", "People absent from pre-training stay near chance.", "absent_max <= 0.10"),
+    ],
+    "fine_tuning_strategies/synthetic_lora_rank": [
+        C("full_answers_heldout", "Full fine-tuning answers most held-out questions.", "full_heldout >= 0.5"),
+        C("ranks_near_full", "From rank 2 up, every adapter lands close to full fine-tuning.",
+          "lora_r2_up_heldout_min >= full_heldout - 0.15"),
+        C("rank_barely_matters", "From rank 2 up, rank barely matters.", "lora_r2_up_spread <= 0.12"),
+        C("few_params_suffice", "A few thousand parameters reach 90 % of full fine-tuning from pre-trained weights.",
+          "pretrained_reached_90 and pretrained_params_for_90 <= 8192"),
+        C("random_init_needs_more", "From random init nothing does so in the same steps.",
+          "not random_reached_90 or random_params_for_90 >= 10 * pretrained_params_for_90"),
+    ],
+}
+
+
+def assert_claims(run) -> None:
+    """Print a snippet run's output and every claim with its values; fail on any claim missed."""
+    print(run.stdout)
+    text, failed = report(run.name, run.results)
+    print(text)
+    assert not failed, f"{run.name}: claims not held: {', '.join(failed)}\n{text}"
