@@ -1,6 +1,6 @@
 """The decision table: every approach measured on the same test split; issue 4's targets."""
 
-from fieldguide.execute import run_key, run_snippet
+from fieldguide.execute import run_snippet
 
 NAME = "selecting_adaptation_strategy/compare_strategies"
 TARGET_SECONDS = 180  # issue 4: all of its snippets together at ci scale on 2 cores
@@ -11,23 +11,8 @@ TARGET_SECONDS = 180  # issue 4: all of its snippets together at ci scale on 2 c
 GUARD_SECONDS = 1.1 * TARGET_SECONDS
 
 
-def _fresh_run():
-    """The decision run; rerun it if a source snippet changed since it was cached."""
-    import shutil
-
-    run = run_snippet(NAME)
-    stale = [name for name, key in run.results["sources"].items()
-             if key != run_key(name, ["--scale", run.results["settings"]["scale"],
-                                      "--device", run.results["settings"]["device"]])]
-    if stale:
-        print("decision run was stale (sources changed):", stale)
-        shutil.rmtree(run.out)
-        run = run_snippet(NAME)
-    return run
-
-
 def test_one_row_per_approach_with_every_measure():
-    run = _fresh_run()
+    run = run_snippet(NAME)
     print(run.stdout)
     table = run.table("strategies")
     # frozen (mean-pooled; started from label sentences, with all labels and with none), full, LoRA,
@@ -41,7 +26,7 @@ def test_one_row_per_approach_with_every_measure():
 
 
 def test_issue_targets():
-    run = _fresh_run()
+    run = run_snippet(NAME)
     m = run.metric
     print(f"best: {m('best_approach')} {m('best_accuracy'):.1%}; frozen {m('frozen_accuracy'):.1%} vs full "
           f"{m('full_accuracy'):.1%} ({m('frozen_vs_full_points'):.1f} points, {m('frozen_param_share'):.3%} of "
@@ -59,7 +44,7 @@ def test_issue_targets():
 
 def test_pretraining_gap_at_every_label_count():
     """Issue 4: the pre-trained encoder beats the random-init control by >= 20 points at every label count."""
-    m = _fresh_run().metric
+    m = run_snippet(NAME).metric
     gaps = {n: m(f"gap_at_{n}") for n in (8, 32, 128, 480)}
     print("gap to the control, points:", {n: round(g, 1) for n, g in gaps.items()},
           "best pre-trained approach:", {n: m(f"best_at_{n}") for n in gaps},
@@ -74,7 +59,7 @@ def test_pretraining_gap_at_every_label_count():
 def test_the_page_claims_about_the_curve():
     """The decision prose: label sentences for no or few labels, a frozen head from a few dozen to a
     hundred, full fine-tuning with all 480; prompting costs far more per message."""
-    m = _fresh_run().metric
+    m = run_snippet(NAME).metric
     keys = ("named", "frozen", "full", "lora", "control")
     curve = {n: {a: m(f"{a}_at_{n}") for a in keys} for n in (8, 32, 128, 480)}
     for n, row in curve.items():
@@ -98,7 +83,7 @@ def test_the_page_claims_about_the_curve():
 
 
 def test_time_budget_of_all_issue_snippets():
-    run = _fresh_run()
+    run = run_snippet(NAME)
     seconds = run.metric("seconds_all_sources")
     print(f"all approach snippets at ci scale: {seconds:.0f} s of wall time (target {TARGET_SECONDS} s)")
     assert seconds <= GUARD_SECONDS, f"over the time budget ({TARGET_SECONDS} s targeted)"

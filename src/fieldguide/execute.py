@@ -1,29 +1,47 @@
 """Run snippets once per content: the build and the tests share one cache.
 
-A run is keyed by the snippet's text, the library's source and data, the arguments and
-the versions of the main packages. An unchanged snippet is free on rebuild; any change
-re-runs it. Results live under ``.cache/runs/`` in the repository (never committed), so
-a clean clone executes everything.
+A run is keyed by everything that can change its result: the snippet's text (and that of
+every snippet it runs), the source of the library modules its imports reach and the
+library's data, the arguments, the device actually used, the Python version, every
+installed distribution and its version, and the environment variables that change
+numerics (thread counts, CPU code paths, ``FIELDGUIDE_*``). A run's files are hashed in
+its ``run.json``; a run whose files do not match is re-run, never served. A per-key file
+lock makes check, run and publish one step, so two processes (``dev.sh serve`` beside
+``dev.sh test``) never run one key twice or remove a run the other is reading. Results
+live under ``.cache/runs/`` in the repository (never committed), so a clean clone
+executes everything.
 """
 
 from __future__ import annotations
 
+import ast
+import functools
 import hashlib
 import json
 import os
+import platform
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from fieldguide.models import _file_lock
+
 REPO = Path(__file__).resolve().parents[2]
 SNIPPETS = REPO / "snippets"
 LIBRARY = Path(__file__).resolve().parent
-_VERSIONED = ("torch", "transformers", "peft", "trl", "numpy")
+# Environment variables that change what a run computes (threads, kernels, MKL's code path).
+RESULT_ENVIRONMENT = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "ATEN_CPU_CAPABILITY",
+                      "MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS", "MKL_DEBUG_CPU_TYPE", "OPENBLAS_CORETYPE",
+                      "CUDA_VISIBLE_DEVICES", "CUBLAS_WORKSPACE_CONFIG", "PYTHONHASHSEED")
+# FIELDGUIDE_* variables that do not: where things are kept, logs, and what the key holds already.
+_NOT_RESULTS = {"FIELDGUIDE_RUNS", "FIELDGUIDE_CACHE", "FIELDGUIDE_NETGUARD_LOG", "FIELDGUIDE_EXECUTE",
+                "FIELDGUIDE_SCALE", "FIELDGUIDE_DEVICE"}
 
 
 class SnippetFailed(RuntimeError):
@@ -59,7 +77,8 @@ def snippet_path(name: str) -> Path:
 
 
 def library_digest() -> str:
-    """Hash of the library's code and data (not its site/ build hooks)."""
+    """Hash of the whole library's code and data (not its site/ build hooks): keys caches
+    that depend on all of it, such as mkdocs-jupyter's."""
     digest = hashlib.sha256()
     for path in sorted(LIBRARY.rglob("*")):
         rel = path.relative_to(LIBRARY)
@@ -68,6 +87,67 @@ def library_digest() -> str:
         digest.update(str(rel).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def _module_file(module: str) -> Path | None:
+    """``fieldguide.a.b`` -> its file in the library; None for a name that is not a module."""
+    parts = module.split(".")[1:]
+    candidates = [LIBRARY.joinpath(*parts, "__init__.py")] + ([LIBRARY.joinpath(*parts).with_suffix(".py")] if parts else [])
+    return next((c for c in candidates if c.is_file()), None)
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """``fieldguide`` modules a file imports (anywhere in it), with the packages they run."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            # "from fieldguide import tiny_gpt" imports a module; "... import ResultsWriter" a name.
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        for name in names:
+            if name == "fieldguide" or name.startswith("fieldguide."):
+                parts = name.split(".")
+                found.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return {m for m in found if _module_file(m)}
+
+
+def library_modules(path: Path) -> list[Path]:
+    """The library files a snippet's import graph reaches, in a stable order."""
+    seen: set[str] = set()
+    todo = sorted(_imported_modules(path))
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        todo += sorted(_imported_modules(_module_file(module)) - seen)
+    return sorted(_module_file(m) for m in seen)
+
+
+@functools.lru_cache(maxsize=None)
+def distributions_digest() -> str:
+    """Hash of every installed distribution and its version (model packages included)."""
+    names = sorted({f"{d.metadata['Name']}=={d.version}".lower() for d in metadata.distributions()
+                    if d.metadata["Name"]})
+    return hashlib.sha256("\n".join(names).encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=None)
+def device_used(requested: str) -> str:
+    """What ``--device`` resolves to here: ``cuda:<GPU name>`` or ``cpu:<kernel capability>``."""
+    import torch
+
+    if requested in ("auto", "cuda") and torch.cuda.is_available():
+        return f"cuda:{torch.cuda.get_device_name(0)}"
+    return f"cpu:{torch.backends.cpu.get_cpu_capability()}"
+
+
+def result_environment() -> dict[str, str]:
+    """The environment variables set here that change what a run computes."""
+    return {k: v for k, v in sorted(os.environ.items())
+            if k in RESULT_ENVIRONMENT or k.startswith("FIELDGUIDE_") and k not in _NOT_RESULTS}
 
 
 def snippet_dependencies(name: str, seen: set[str] | None = None) -> list[str]:
@@ -90,36 +170,61 @@ def snippet_dependencies(name: str, seen: set[str] | None = None) -> list[str]:
 
 def run_key(name: str, args: list[str]) -> str:
     digest = hashlib.sha256()
+    library: set[Path] = set()
     for dependency in snippet_dependencies(name):
         digest.update(dependency.encode())
         digest.update(snippet_path(dependency).read_bytes())
-    digest.update(library_digest().encode())
-    digest.update(json.dumps(args).encode())
-    for package in _VERSIONED:
-        try:
-            digest.update(f"{package}={metadata.version(package)}".encode())
-        except metadata.PackageNotFoundError:
-            pass
+        library.update(library_modules(snippet_path(dependency)))
+    for path in sorted(library) + sorted((LIBRARY / "data").glob("*")):
+        digest.update(str(path.relative_to(LIBRARY)).encode())
+        digest.update(path.read_bytes())
+    device = args[args.index("--device") + 1] if "--device" in args else "auto"
+    digest.update(json.dumps({"args": args, "device": device_used(device), "python": platform.python_version(),
+                              "distributions": distributions_digest(), "environment": result_environment()},
+                             sort_keys=True).encode())
     return digest.hexdigest()[:20]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _checked_files(out: Path) -> list[str]:
+    """The files a page reads from a run: results, output and the figures results name."""
+    results = json.loads((out / "results.json").read_text())
+    return ["results.json", "stdout.txt", *sorted(f["file"] for f in results.get("figures", {}).values())]
+
+
+def _intact(out: Path) -> bool:
+    """A finished run whose files are the ones its run.json recorded."""
+    try:
+        recorded = json.loads((out / "run.json").read_text())["sha256"]
+        return all(recorded.get(f) == _sha256(out / f) for f in _checked_files(out))
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
 
 
 def run_snippet(name: str, scale: str | None = None, device: str | None = None,
                 extra_args: list[str] | tuple[str, ...] = (), quiet: bool = False) -> SnippetRun:
-    """Execute ``snippets/<name>.py`` (or reuse the cached run of the same content)."""
+    """Execute ``snippets/<name>.py`` (or reuse the intact cached run of the same key)."""
     scale = scale or os.environ.get("FIELDGUIDE_SCALE", "ci")
     device = device or os.environ.get("FIELDGUIDE_DEVICE", "auto")
     args = ["--scale", scale, "--device", device, *extra_args]
     key = run_key(name, args)
     out = runs_dir() / name / key
-    if (out / "results.json").is_file():
-        return _load(name, out, cached=True)
+    with _file_lock(out.parent / f".{key}.lock"):
+        if _intact(out):
+            return _load(name, out, cached=True)
+        if out.exists() and not quiet:
+            print(f"fieldguide: cached run {out} does not match its run.json: running again", file=sys.stderr)
+        return _run(name, args, key, out, quiet)
 
+
+def _run(name: str, args: list[str], key: str, out: Path, quiet: bool) -> SnippetRun:
     shown = f"snippets/{name}.py {' '.join(args)}"
     if not quiet:
         print(f"fieldguide: running {shown}", file=sys.stderr, flush=True)
-    partial = out.with_name(out.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
+    partial = Path(tempfile.mkdtemp(prefix=f"{key}.partial-", dir=out.parent))
     started = time.perf_counter()
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     with open(partial / "stdout.txt", "w") as stdout, open(partial / "stderr.txt", "w") as stderr:
@@ -130,11 +235,17 @@ def run_snippet(name: str, scale: str | None = None, device: str | None = None,
     seconds = time.perf_counter() - started
     if code != 0 or not (partial / "results.json").is_file():
         tail = (partial / "stderr.txt").read_text().strip().splitlines()[-15:]
+        failed = out.with_name(f"{key}.failed")
+        shutil.rmtree(failed, ignore_errors=True)
+        os.replace(partial, failed)  # kept for a look; never served
         raise SnippetFailed(
             f"{shown} failed (exit {code}) after {seconds:.0f} s; stderr ends:\n" + "\n".join(tail))
+    device = args[args.index("--device") + 1]
     (partial / "run.json").write_text(json.dumps(
-        {"command": shown, "seconds": round(seconds, 2), "key": key}, indent=1))
-    shutil.rmtree(out, ignore_errors=True)
+        {"command": shown, "seconds": round(seconds, 2), "key": key, "device": device_used(device),
+         "python": platform.python_version(), "environment": result_environment(),
+         "sha256": {f: _sha256(partial / f) for f in _checked_files(partial)}}, indent=1))
+    shutil.rmtree(out, ignore_errors=True)  # a damaged earlier run of this key (under the lock)
     os.replace(partial, out)
     if not quiet:
         print(f"fieldguide: done {shown} in {seconds:.1f} s", file=sys.stderr, flush=True)

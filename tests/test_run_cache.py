@@ -1,0 +1,115 @@
+"""The run cache cannot serve a wrong result: what it keys on, integrity, concurrency."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from fieldguide import execute
+
+COUNTING_SNIPPET = textwrap.dedent("""
+    import os, time
+    from pathlib import Path
+    from fieldguide import ResultsWriter, run_main, snippet_parser
+    def main(args):
+        with open(Path(__file__).with_suffix(".count"), "a") as count:  # one line per real run
+            count.write("ran\\n")
+        time.sleep(float(os.environ.get("DEMO_SLEEP", "0")))
+        w = ResultsWriter(args.out, "demo/count", args)
+        w.metric("value", 7)
+        print("value is 7")
+        w.save()
+    run_main(main, snippet_parser("demo"))
+""")
+
+
+@pytest.fixture
+def demo(tmp_path, monkeypatch):
+    folder = tmp_path / "snippets" / "demo"
+    folder.mkdir(parents=True)
+    (folder / "count.py").write_text(COUNTING_SNIPPET)
+    monkeypatch.setattr(execute, "SNIPPETS", tmp_path / "snippets")
+    monkeypatch.setattr(execute, "REPO", tmp_path)
+    monkeypatch.setenv("FIELDGUIDE_RUNS", str(tmp_path / "runs"))
+    return folder
+
+
+def runs_of(demo) -> int:
+    count = demo / "count.count"
+    return len(count.read_text().splitlines()) if count.exists() else 0
+
+
+def test_a_damaged_result_is_run_again_not_served(demo):
+    first = execute.run_snippet("demo/count", scale="ci", device="cpu", quiet=True)
+    data = json.loads((first.out / "results.json").read_text())
+    data["metrics"]["value"]["value"] = 8  # a result that no run produced
+    (first.out / "results.json").write_text(json.dumps(data))
+    again = execute.run_snippet("demo/count", scale="ci", device="cpu", quiet=True)
+    assert not again.cached and again.metric("value") == 7 and runs_of(demo) == 2
+    (again.out / "stdout.txt").write_text("value is 8\n")
+    assert not execute.run_snippet("demo/count", scale="ci", device="cpu", quiet=True).cached
+    assert execute.run_snippet("demo/count", scale="ci", device="cpu", quiet=True).cached
+    assert runs_of(demo) == 3
+
+
+def test_the_key_holds_the_device_used_and_the_result_environment(demo, monkeypatch):
+    args = ["--scale", "ci", "--device", "cpu"]
+    plain = execute.run_key("demo/count", args)
+    assert execute.run_key("demo/count", ["--scale", "ci", "--device", "cuda"]) != plain or \
+        execute.device_used("cuda") == execute.device_used("cpu")  # the same where no GPU is present
+    for name, value in (("ATEN_CPU_CAPABILITY", "default"), ("MKL_CBWR", "COMPATIBLE"), ("OMP_NUM_THREADS", "1"),
+                        ("FIELDGUIDE_TORCH_THREADS", "2")):
+        monkeypatch.setenv(name, value)
+        assert execute.run_key("demo/count", args) != plain, name
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("FIELDGUIDE_NETGUARD_LOG", "/tmp/elsewhere.log")  # where a log goes changes nothing
+    assert execute.run_key("demo/count", args) == plain
+    record = json.loads((execute.run_snippet("demo/count", scale="ci", device="cpu", quiet=True).out
+                         / "run.json").read_text())
+    assert record["device"].startswith("cpu:") and record["python"]
+
+
+def test_only_library_modules_a_snippet_imports_change_its_key(tmp_path, monkeypatch):
+    library = tmp_path / "fieldguide"
+    (library / "data").mkdir(parents=True)
+    (library / "__init__.py").write_text("from fieldguide.base import thing\n")
+    (library / "base.py").write_text("thing = 1\n")
+    (library / "lab.py").write_text("from fieldguide import base\n")
+    (library / "other.py").write_text("x = 1\n")
+    snippets = tmp_path / "snippets" / "demo"
+    snippets.mkdir(parents=True)
+    (snippets / "uses_lab.py").write_text("def main():\n    from fieldguide import lab\n")
+    monkeypatch.setattr(execute, "LIBRARY", library)
+    monkeypatch.setattr(execute, "SNIPPETS", tmp_path / "snippets")
+    path = execute.snippet_path("demo/uses_lab")
+    assert [p.name for p in execute.library_modules(path)] == ["__init__.py", "base.py", "lab.py"]
+    before = execute.run_key("demo/uses_lab", [])
+    (library / "other.py").write_text("x = 2  # a module the snippet never imports\n")
+    assert execute.run_key("demo/uses_lab", []) == before
+    (library / "base.py").write_text("thing = 2  # reached through lab\n")
+    assert execute.run_key("demo/uses_lab", []) != before
+
+
+def test_two_processes_on_one_key_run_it_once_and_both_get_the_result(demo, tmp_path):
+    runner = tmp_path / "runner.py"
+    runner.write_text(textwrap.dedent(f"""
+        import json, sys
+        from pathlib import Path
+        from fieldguide import execute
+        execute.SNIPPETS, execute.REPO = Path({str(tmp_path / "snippets")!r}), Path({str(tmp_path)!r})
+        run = execute.run_snippet("demo/count", scale="ci", device="cpu", quiet=True)
+        print(json.dumps({{"value": run.metric("value"), "out": str(run.out), "stdout": run.stdout}}))
+    """))
+    env = {**__import__("os").environ, "DEMO_SLEEP": "3"}
+    both = [subprocess.Popen([sys.executable, str(runner)], stdout=subprocess.PIPE, text=True, env=env)
+            for _ in range(2)]
+    answers = [json.loads(p.communicate(timeout=120)[0]) for p in both]
+    assert all(p.returncode == 0 for p in both)
+    assert answers[0] == answers[1] == {**answers[0], "value": 7, "stdout": "value is 7\n"}
+    assert runs_of(demo) == 1
+    leftovers = [p.name for p in (tmp_path / "runs" / "demo" / "count").iterdir() if "partial" in p.name]
+    assert leftovers == []
