@@ -26,7 +26,8 @@ from peft import LoraConfig, get_peft_model
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from fieldguide import ResultsWriter, load_causal_lm, pick_device, run_main, seed_everything, snippet_parser
+from fieldguide import (FieldGuideError, ResultsWriter, load_causal_lm, pick_device, run_main, seed_everything,
+                        snippet_parser)
 from fieldguide.chat_data import (IGNORE, batches, collate, encode, heldout_loss, instruction_set,
                                   stratified_split)
 
@@ -63,7 +64,7 @@ def main(args):
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
         torch.cuda.set_device(device)
     if preset["global_batch"] % world:
-        raise SystemExit(f"error: global batch {preset['global_batch']} does not split over {world} processes")
+        raise FieldGuideError(f"global batch {preset['global_batch']} does not split over {world} processes")
     seed_everything(args.seed)
     train_items, heldout_items = stratified_split(instruction_set(), preset["n_heldout"], seed=args.seed)
     model, tokenizer = load_causal_lm(args.model, device)

@@ -31,7 +31,10 @@ def mean_pooled_classifier(run_folder, device):
     path = Path(run_folder) / "mean_pooled_head.safetensors"
     head = {name: t.to(device) for name, t in load_file(str(path)).items()}  # weight (3, 384), bias (3,)
     with safe_open(str(path), framework="pt") as f:
-        max_length = int(f.metadata()["max_length"])
+        metadata = f.metadata() or {}
+    if "max_length" not in metadata:
+        raise FieldGuideError(f"{path} has no max_length in its metadata: was it saved by {FROZEN}.py?")
+    max_length = int(metadata["max_length"])
     encoder = AutoModel.from_pretrained(Path(run_folder) / "model").to(device).eval()  # the body; its head is unused
     tokenizer = AutoTokenizer.from_pretrained(Path(run_folder) / "model")
 

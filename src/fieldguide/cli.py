@@ -78,9 +78,14 @@ def run_main(main: Callable[[argparse.Namespace], object], parser: argparse.Argu
     if getattr(args, "out", None) is None:
         args.out = default_out(sys.argv[0] if sys.argv else "snippet")
     try:
+        check_before_work(args)
         main(args)
     except FieldGuideError as err:
         print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except OSError as err:  # a model or file that cannot be read: the reader's to fix, one line
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        print(f"error: {first}", file=sys.stderr)
         raise SystemExit(2) from None
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
@@ -89,6 +94,30 @@ def run_main(main: Callable[[argparse.Namespace], object], parser: argparse.Argu
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         print(f"error: out of memory: {first} (try --scale ci or a smaller batch)", file=sys.stderr)
         raise SystemExit(3) from None
+
+
+def check_out(out: Path) -> None:
+    """``--out`` must be a folder this process can write (it need not exist yet)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise FieldGuideError(f"--out {out} is a file, not a folder")
+    existing = out
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise FieldGuideError(f"--out {out} cannot be created: {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise FieldGuideError(f"--out {out} cannot be written: no write permission on {existing}")
+
+
+def check_before_work(args) -> None:
+    """What a reader can get wrong, checked before any model loads: --out, and --device cuda."""
+    if getattr(args, "out", None) is not None:
+        check_out(args.out)
+    if getattr(args, "device", None) == "cuda":
+        from fieldguide.device import pick_device
+
+        pick_device("cuda")
 
 
 def torch_oom_types() -> tuple[type[BaseException], ...]:

@@ -113,6 +113,21 @@ def _convert_gguf(spec: PackagedModel, gguf_path: Path, target: Path) -> None:
     print(f"fieldguide: converted in {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
 
+def _conversion_key(spec: PackagedModel) -> str:
+    """Short hash of what decides the converted weights: the installed source package and
+    the versions of the libraries that de-quantise and write them."""
+    import hashlib
+    from importlib import metadata
+
+    versions = []
+    for package in (spec.package, "torch", "transformers", "gguf", "safetensors"):
+        try:
+            versions.append(f"{package}=={metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{package} missing")
+    return hashlib.sha256(" ".join(versions).encode()).hexdigest()[:10]
+
+
 def model_folder(name: str) -> str:
     """Resolve a model name to something ``from_pretrained`` loads offline.
 
@@ -126,7 +141,7 @@ def model_folder(name: str) -> str:
         source = _package_dir(spec) / spec.subpath
         if spec.kind == "folder":
             return str(source)
-        target = cache_dir() / "models" / f"{spec.name}-{CONVERSION_FORMAT}"
+        target = cache_dir() / "models" / f"{spec.name}-{CONVERSION_FORMAT}-{_conversion_key(spec)}"
         with _file_lock(cache_dir() / "models" / f".{spec.name}.lock"):
             if not (target / "model.safetensors").exists():
                 _convert_gguf(spec, source, target)

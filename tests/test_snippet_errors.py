@@ -1,0 +1,78 @@
+"""Every snippet meets bad input with one clear `error:` line and exit 2, before any work,
+with nothing written to --out, never a traceback; and answers --help with the contract.
+
+One process per snippet (tests/snippet_cli_harness.py) runs --help and every bad input that
+applies to it, so the imports are paid once and the whole check stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SNIPPETS = sorted(p.relative_to(REPO / "snippets").with_suffix("").as_posix()
+                  for p in (REPO / "snippets").rglob("*.py") if "__pycache__" not in p.parts)
+HARNESS = REPO / "tests" / "snippet_cli_harness.py"
+EXPECTED = {  # what the error line must say
+    "bad --scale": "invalid choice: 'huge'",
+    "bad --seed": "invalid int value: 'zero'",
+    "--device cuda without a GPU": "no CUDA GPU is available",
+    "--out is a file": "is a file, not a folder",
+    "--out under a file": "cannot be created",
+    "unknown --model": "unknown model 'smollm9'",
+    "missing --model folder": "does not exist",
+}
+
+
+def _harness(name: str) -> tuple[str, dict]:
+    result = subprocess.run([sys.executable, str(HARNESS), str(REPO / "snippets" / f"{name}.py")], cwd=REPO,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"harness failed on {name}: {result.stderr[-2000:]}"
+    return name, json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@lru_cache(maxsize=1)
+def all_results() -> dict[str, dict]:
+    # Two at a time: each process is mostly imports, not compute.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(pool.map(_harness, SNIPPETS))
+
+
+@pytest.mark.parametrize("name", SNIPPETS)
+def test_help_shows_the_standard_flags_and_the_presets(name):
+    shown = all_results()[name]["help"]
+    assert shown["exit"] == 0 and not shown["traceback"], shown["stderr"][-800:]
+    for flag in ("--device", "--scale", "--out", "--seed"):
+        assert flag in shown["stdout"], f"{name} --help lacks {flag}"
+    assert "ci:" in shown["stdout"] and "gpu:" in shown["stdout"], f"{name} --help shows no scale presets"
+
+
+@pytest.mark.parametrize("name", SNIPPETS)
+def test_bad_input_is_one_error_line_exit_2_nothing_written(name):
+    import torch
+
+    cases = all_results()[name]["cases"]
+    if torch.cuda.is_available():
+        cases.pop("--device cuda without a GPU")
+    problems = []
+    for case, result in cases.items():
+        lines = [line for line in result["stderr"].splitlines() if line.strip()]
+        errors = [line for line in lines if "error:" in line]
+        if result["traceback"] or "Traceback" in result["stderr"]:
+            problems.append(f"{case}: traceback\n{(result['traceback'] or result['stderr'])[-600:]}")
+        elif result["exit"] != 2:
+            problems.append(f"{case}: exit {result['exit']}, stderr {lines[-3:]}")
+        elif len(errors) != 1 or EXPECTED[case] not in errors[0]:
+            problems.append(f"{case}: expected one error line with {EXPECTED[case]!r}, got {lines[-3:]}")
+        elif result["out_left"]:
+            problems.append(f"{case}: --out holds {result['out_left']}")
+        else:
+            print(f"{case}: {errors[0]}")
+    assert not problems, f"{name}:\n" + "\n".join(problems)
