@@ -20,8 +20,10 @@ runs under ``--work`` are reused when the benchmark is run again.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -31,6 +33,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
+from fieldguide.execute import library_modules  # noqa: E402
 from fieldguide.site.claims import CLAIMS, check, metric_values  # noqa: E402
 
 # Environment of each CPU code path: torch's kernel dispatch level and MKL's code path.
@@ -43,11 +46,24 @@ PATHS = {
 LAB_SNIPPETS = list(CLAIMS)
 
 
+def source_digest(snippet: str) -> str:
+    """Hash of the snippet and the library modules it imports: a finished run is reused only
+    while these are unchanged."""
+    script = REPO / "snippets" / f"{snippet}.py"
+    digest = hashlib.sha256(script.read_bytes())
+    for module in library_modules(script):
+        digest.update(module.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def run_one(work: Path, path: str, seed: int, snippet: str) -> dict:
     out = work / "runs" / path / f"seed{seed}" / snippet
-    if (out / "results.json").is_file() and (out / "wall.json").is_file():
-        record = json.loads((out / "wall.json").read_text())
+    source = source_digest(snippet)
+    done = json.loads((out / "wall.json").read_text()) if (out / "wall.json").is_file() else {}
+    if (out / "results.json").is_file() and done.get("source") == source:
+        record = done
     else:
+        shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **PATHS[path], "FIELDGUIDE_CACHE": str(work / "cache" / path),
                "FIELDGUIDE_TORCH_THREADS": "1", "PYTHONUNBUFFERED": "1"}
@@ -56,7 +72,7 @@ def run_one(work: Path, path: str, seed: int, snippet: str) -> dict:
             code = subprocess.call([sys.executable, str(REPO / "snippets" / f"{snippet}.py"), "--scale", "ci",
                                     "--device", "cpu", "--seed", str(seed), "--out", str(out)],
                                    cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-        record = {"exit": code, "seconds": round(time.perf_counter() - started, 1)}
+        record = {"exit": code, "seconds": round(time.perf_counter() - started, 1), "source": source}
         (out / "wall.json").write_text(json.dumps(record))
     results = json.loads((out / "results.json").read_text()) if (out / "results.json").is_file() else None
     print(f"  {path:>14} seed {seed} {snippet}: exit {record['exit']}, {record['seconds']} s", flush=True)

@@ -43,6 +43,42 @@ def built_site(tmp_path_factory) -> Path:
     return out
 
 
+# The activation lab's snippets run one torch thread each: two at a time keep both cores busy
+# (heavy multi-thread snippets still run one at a time, in their tests). This order lets the
+# second of a pair reuse pre-training the first has just cached.
+LAB_IN_PAIRS = ["activating_pretrained_knowledge/synthetic_bios_activation",
+                "activating_pretrained_knowledge/synthetic_extractability",
+                "fine_tuning_strategies/synthetic_lora_rank",
+                "evaluating_researchers_conclusion/synthetic_data_size",
+                "activating_pretrained_knowledge/synthetic_translation",
+                "broad_applications_fine_tuning_llms/synthetic_token_shift"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def lab_snippets_two_at_a_time(request):
+    """Run the lab snippets the selected tests use, two at a time, before those tests start.
+
+    A run that fails here is left for its own test to run again and report.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fieldguide.execute import SnippetFailed, run_snippet
+
+    sources = "\n".join({Path(item.fspath).read_text(encoding="utf-8") for item in request.session.items})
+    wanted = [name for name in LAB_IN_PAIRS if f'"{name}"' in sources]
+    if len(wanted) < 2:
+        return
+
+    def run(name):
+        try:
+            run_snippet(name)
+        except SnippetFailed:
+            pass
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(run, wanted))
+
+
 def pytest_collection_modifyitems(session, config, items):
     """Run the snippet tests first and the whole-site tests last.
 

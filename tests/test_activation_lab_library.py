@@ -45,13 +45,20 @@ def test_single_and_augmented_worlds_share_people_and_differ_in_biographies():
     assert min(len(v) for v in per_person.values()) > 10  # rephrased and re-ordered, not copies
 
 
-def test_pretrain_key_follows_the_configs():
+def test_pretrain_key_follows_the_configs_and_the_cpu_code_path(monkeypatch):
     world, model, train = lab.lab("ci", seed=0)
     key = lab.pretrain_key(world.config, model, train, "cpu")
     assert key == lab.pretrain_key(world.config, model, train, "cpu")
     assert key != lab.pretrain_key(world.config.with_(bios_per_person=1), model, train, "cpu")
     assert key != lab.pretrain_key(world.config, model, replace(train, steps=train.steps + 1), "cpu")
     assert key != lab.pretrain_key(world.config, replace(model, d_model=32), train, "cpu")
+    # Another code path pre-trains anew: a cached checkpoint would hide its trajectory.
+    for name, value in (("ATEN_CPU_CAPABILITY", "default"), ("MKL_CBWR", "COMPATIBLE"),
+                        ("FIELDGUIDE_TORCH_THREADS", "2")):
+        monkeypatch.setenv(name, value)
+        assert key != lab.pretrain_key(world.config, model, train, "cpu"), name
+        monkeypatch.delenv(name)
+    assert key == lab.pretrain_key(world.config, model, train, "cpu")
 
 
 def test_gpu_preset_builds_six_attributes():

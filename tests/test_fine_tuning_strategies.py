@@ -73,3 +73,27 @@ def test_killed_run_resumes_to_same_loss(tmp_path):
     assert 2 <= resumed["resumed_from"]["value"] < steps
     assert abs(resumed["final_loss"]["value"] - single.metric("final_loss")) < 1e-4 * single.metric("final_loss")
     assert abs(resumed["heldout_loss"]["value"] - single.metric("heldout_loss")) < 1e-4 * single.metric("heldout_loss")
+
+
+def test_resume_refuses_another_runs_checkpoint_and_says_when_complete(tmp_path):
+    """A finished run is not re-reported as new; another run's checkpoint is refused, in one line."""
+    import torch
+
+    out = tmp_path / "run"
+    command = [sys.executable, str(snippet_path(NAME)), "--scale", "ci", "--device", "cpu", "--out", str(out)]
+    first = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert first.returncode == 0, first.stderr[-2000:]
+    again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "already complete" in again.stdout, again.stdout + again.stderr[-1000:]
+    other_seed = subprocess.run([*command, "--seed", "1"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    errors = [line for line in other_seed.stderr.splitlines() if "error:" in line]
+    assert other_seed.returncode == 2 and "Traceback" not in other_seed.stderr
+    assert len(errors) == 1 and "written by another run" in errors[0], other_seed.stderr[-1000:]
+    # A checkpoint whose adapter keys do not fit (say, another LoRA layout) is refused, not half-loaded.
+    state = torch.load(out / "checkpoint.pt")
+    state["model"] = {k.replace("lora_A", "lora_X"): v for k, v in state["model"].items()}
+    state["step"] = 2
+    torch.save(state, out / "checkpoint.pt")
+    torn = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert torn.returncode == 2 and "does not fit this model's adapters" in torn.stderr, torn.stderr[-1000:]
+    assert "Traceback" not in torn.stderr

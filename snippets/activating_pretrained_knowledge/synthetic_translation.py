@@ -18,18 +18,16 @@ from fieldguide import ResultsWriter, run_main, snippet_parser
 from fieldguide import tiny_gpt as lab
 
 PRESETS = {
-    "ci": {"world": lab.describe("ci"), "n_tune": 12, "steps": 60, "batch_size": 12, "lr": 3e-4,
+    "ci": {"world": lab.describe("ci"), "seeds": 2, "n_tune": 12, "steps": 60, "batch_size": 12, "lr": 3e-4,
            "control_steps": 300, "control_lr": 1e-3},
-    "gpu": {"world": lab.describe("gpu"), "n_tune": 24, "steps": 200, "batch_size": 24, "lr": 3e-4,
+    "gpu": {"world": lab.describe("gpu"), "seeds": 2, "n_tune": 24, "steps": 200, "batch_size": 24, "lr": 3e-4,
             "control_steps": 1000, "control_lr": 1e-3},
 }
 
 
-def main(args):
-    preset = PRESETS[args.scale]
-    device = lab.setup(args)
-    writer = ResultsWriter(args.out, "activating_pretrained_knowledge/synthetic_translation", args)
-    world, pretrained, info = lab.pretrained(args.scale, args.seed, device)
+def run_seed(args, preset, seed, device):
+    """Before, after and the control, on one seed's world and pre-trained model."""
+    world, pretrained, info = lab.pretrained(args.scale, seed, device)
     tok = world.tokenizer
 
     # A few pairs in the instruction format for fine-tuning; every other pair is held out.
@@ -47,43 +45,58 @@ def main(args):
 
     tuned = copy.deepcopy(pretrained)
     lab.fine_tune(tuned, tune_ex, steps=preset["steps"], lr=preset["lr"],
-                  batch_size=preset["batch_size"], seed=args.seed, desc="fine-tuning on translations")
+                  batch_size=preset["batch_size"], seed=seed, desc="fine-tuning on translations")
     after = lab.exact_match(tuned, heldout_ex)
     after_text = continuations(tuned, heldout_ex, n=3)
 
-    control = lab.new_model(world, pretrained.config, args.seed + 1000, device)
+    control = lab.new_model(world, pretrained.config, seed + 1000, device)
     lab.fine_tune(control, tune_ex, steps=preset["control_steps"], lr=preset["control_lr"],
-                  batch_size=preset["batch_size"], seed=args.seed, desc="control from random init")
-    control_after = lab.exact_match(control, heldout_ex)
-    control_tuned = lab.exact_match(control, tune_ex)
-
-    print(f"{len(world.lexicon)} word pairs mentioned in {info['n_lexicon_passages']} prose passages; "
+                  batch_size=preset["batch_size"], seed=seed, desc="control from random init")
+    print(f"seed {seed}: {len(world.lexicon)} word pairs mentioned in {info['n_lexicon_passages']} prose passages; "
           f"fine-tuning on {len(tune)} pairs, {preset['steps']} steps; {len(heldout)} pairs held out")
-    print(f"before fine-tuning the model continues the text; its continuation names the right word for "
-          f"{sum(latent)}/{len(heldout)} held-out pairs")
-    print(f"held-out translation exact match: before {lab.mean(before):.3f}, after {lab.mean(after):.3f}; "
-          f"random-init control {lab.mean(control_after):.3f} (it fits its {len(tune)} pairs: "
-          f"{lab.mean(control_tuned):.3f})")
+    return {"seed": seed, "tune": tune, "heldout": heldout, "before_text": before_text, "after_text": after_text,
+            "before": lab.mean(before), "latent": lab.mean(latent), "after": lab.mean(after),
+            "control": lab.mean(lab.exact_match(control, heldout_ex)),
+            "control_tuned": lab.mean(lab.exact_match(control, tune_ex)),
+            # Which trajectory pre-training took (another CPU code path takes another one).
+            "pretrain_final_loss": sum(info["losses"][-50:]) / 50}
+
+
+def main(args):
+    preset = PRESETS[args.scale]
+    device = lab.setup(args)
+    writer = ResultsWriter(args.out, "activating_pretrained_knowledge/synthetic_translation", args)
+    runs = [run_seed(args, preset, seed, device) for seed in range(args.seed, args.seed + preset["seeds"])]
+    first = runs[0]
+    for r in runs:
+        print(f"seed {r['seed']}: the untuned model's continuation names the right word for {r['latent']:.1%} of "
+              f"the held-out pairs; held-out translation exact match: before {r['before']:.3f}, after "
+              f"{r['after']:.3f}; random-init control {r['control']:.3f} (it fits its pairs: {r['control_tuned']:.3f})")
     rows = []
-    for (question, answer), b, a in list(zip(heldout, before_text, after_text))[:8]:
+    for (question, answer), b, a in list(zip(first["heldout"], first["before_text"], first["after_text"]))[:8]:
         rows.append([question, answer, b.replace("<eos>", "[eos]"), a.replace(" <eos>", "")])
         print(f"  {question}  truth {answer!r}\n      before: {b}\n      after:  {a}")
     writer.table("examples", ["prompt", "truth", "pre-trained model, before fine-tuning",
                               "after fine-tuning"], rows,
-                 caption="Held-out word pairs (never in the fine-tuning data). Before, the model "
-                         "continues the text; after, it answers.")
-    writer.table("summary", ["model", "held-out pairs exact match"], [
-        ["pre-trained, before fine-tuning", lab.mean(before)],
-        [f"pre-trained + {len(tune)} translation examples", lab.mean(after)],
-        [f"random init + the same {len(tune)} examples", lab.mean(control_after)],
-    ], formats=["{}", "{:.3f}"])
-    writer.metric("n_tune", len(tune))
-    writer.metric("n_heldout", len(heldout))
-    writer.metric("before", lab.mean(before), "{:.1%}")
-    writer.metric("latent", lab.mean(latent), "{:.1%}")
-    writer.metric("after", lab.mean(after), "{:.1%}")
-    writer.metric("control", lab.mean(control_after), "{:.1%}")
-    writer.metric("control_tuned", lab.mean(control_tuned), "{:.1%}")
+                 caption=f"Held-out word pairs (never in the fine-tuning data), seed {first['seed']}. Before, "
+                         "the model continues the text; after, it answers.")
+    n_tune = len(first["tune"])
+    seeds = [r["seed"] for r in runs]
+    writer.table("summary", ["model", *(f"seed {s}" for s in seeds), "mean"], [
+        [label, *(r[key] for r in runs), sum(r[key] for r in runs) / len(runs)]
+        for label, key in (("pre-trained, before fine-tuning", "before"),
+                           (f"pre-trained + {n_tune} translation examples", "after"),
+                           (f"random init + the same {n_tune} examples", "control"))],
+        formats=["{}"] + ["{:.3f}"] * (len(runs) + 1), caption="Exact match on the held-out word pairs.")
+    writer.metric("seeds", ", ".join(map(str, seeds)))
+    writer.metric("pretrain_final_loss", first["pretrain_final_loss"], "{:.4f}")
+    writer.metric("n_tune", n_tune)
+    writer.metric("n_heldout", len(first["heldout"]))
+    for key in ("before", "latent", "after", "control", "control_tuned"):
+        values = [r[key] for r in runs]
+        writer.metric(key, sum(values) / len(values), "{:.1%}")
+        writer.metric(f"{key}_min", min(values), "{:.1%}")
+        writer.metric(f"{key}_max", max(values), "{:.1%}")
     writer.save()
 
 

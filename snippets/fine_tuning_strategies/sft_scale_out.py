@@ -12,8 +12,10 @@ response tokens in the *global* batch, which makes the match exact rather than
 approximate. Backend: nccl on GPUs, gloo on CPUs.
 
 Every ``save_every`` steps rank 0 writes a checkpoint (adapter weights, optimizer state,
-step, losses) into ``--out``; started again with the same command after a crash or a
-kill, the run continues from there and ends at the same loss.
+step, losses and the run's configuration) into ``--out``; started again with the same
+command after a crash or a kill, the run continues from there and ends at the same loss.
+A checkpoint of another run (other scale, seed, model or number of processes) is refused
+rather than resumed; ``--fresh`` starts over.
 """
 
 import json
@@ -48,12 +50,31 @@ def setup_distributed(device):
     return dist.get_rank(), dist.get_world_size()
 
 
-def save_checkpoint(path, model, optimizer, step, losses):
+def save_checkpoint(path, model, optimizer, step, losses, config):
     """Write to a temporary file, then rename: a kill mid-write never leaves a torn checkpoint."""
     trainable = {k: v for k, v in model.state_dict().items() if "lora_" in k}
-    torch.save({"model": trainable, "optimizer": optimizer.state_dict(), "step": step, "losses": losses},
-               path.with_suffix(".tmp"))
+    torch.save({"model": trainable, "optimizer": optimizer.state_dict(), "step": step, "losses": losses,
+                "config": config}, path.with_suffix(".tmp"))
     os.replace(path.with_suffix(".tmp"), path)
+
+
+def write_atomically(path, text):
+    path.with_suffix(".tmp").write_text(text)
+    os.replace(path.with_suffix(".tmp"), path)
+
+
+def resumable_checkpoint(checkpoint, config, total_steps, fresh):
+    """The checkpoint to resume from, or None; refuses one another run wrote."""
+    if fresh or not checkpoint.exists():
+        return None
+    state = torch.load(checkpoint, map_location="cpu")
+    if state.get("config") != config:
+        raise FieldGuideError(f"{checkpoint} was written by another run ({state.get('config')}, this run: "
+                              f"{config}); pass --fresh to start over, or another --out")
+    if not 0 < state["step"] <= total_steps:
+        raise FieldGuideError(f"{checkpoint} is at step {state['step']} of {total_steps}: not this run's; "
+                              "pass --fresh to start over")
+    return state
 
 
 def main(args):
@@ -67,6 +88,17 @@ def main(args):
         raise FieldGuideError(f"global batch {preset['global_batch']} does not split over {world} processes")
     seed_everything(args.seed)
     train_items, heldout_items = stratified_split(instruction_set(), preset["n_heldout"], seed=args.seed)
+    # What a checkpoint must match to be resumed: the same run, not just the same --out.
+    config = {"scale": args.scale, "seed": args.seed, "model": args.model, "world_size": world, **preset}
+    total_steps = preset["epochs"] * -(-min(preset["n_train"], len(train_items)) // preset["global_batch"])
+    checkpoint = args.out / "checkpoint.pt"
+    state = resumable_checkpoint(checkpoint, config, total_steps, args.fresh)
+    if state is not None and state["step"] == total_steps and (args.out / "results.json").is_file():
+        if rank == 0:
+            print(f"the run in {args.out} is already complete ({total_steps} steps, final training loss "
+                  f"{state['losses'][-1]:.5f}); pass --fresh to train again")
+        return
+
     model, tokenizer = load_causal_lm(args.model, device)
     pad = tokenizer.pad_token_id
     train = [encode(tokenizer, it["prompt"], it["response"]) for it in train_items[:preset["n_train"]]]
@@ -75,11 +107,13 @@ def main(args):
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=LR, weight_decay=0.0)
 
     args.out.mkdir(parents=True, exist_ok=True)
-    checkpoint = args.out / "checkpoint.pt"
     start, losses = 0, []
-    if checkpoint.exists():  # resume: same command, same --out
-        state = torch.load(checkpoint, map_location=device)
-        model.load_state_dict(state["model"], strict=False)
+    if state is not None:  # resume: same command, same --out
+        missing, unexpected = model.load_state_dict(state["model"], strict=False)  # only adapters are saved
+        wrong = list(unexpected) + [k for k in missing if "lora_" in k]
+        if wrong:
+            raise FieldGuideError(f"{checkpoint} does not fit this model's adapters ({len(wrong)} keys, e.g. "
+                                  f"{wrong[0]}); pass --fresh to start over")
         optimizer.load_state_dict(state["optimizer"])
         start, losses = state["step"], state["losses"]
         if rank == 0:
@@ -89,6 +123,7 @@ def main(args):
     # every rank walks the same global batches (same seeds) and keeps its own slice
     schedule = [group for epoch in range(preset["epochs"])
                 for group in batches(train, preset["global_batch"], seed=args.seed + epoch)]
+    assert len(schedule) == total_steps
     started = time.perf_counter()
     ddp.train()
     with tqdm(total=len(schedule), initial=start, desc=f"training ({world} process{'es' * (world > 1)})",
@@ -109,8 +144,8 @@ def main(args):
                 dist.all_reduce(step_loss)
             losses.append(step_loss.item() / n_targets)
             if rank == 0 and ((step + 1) % preset["save_every"] == 0 or step + 1 == len(schedule)):
-                save_checkpoint(checkpoint, model, optimizer, step + 1, losses)
-                (args.out / "progress.json").write_text(json.dumps({"step": step + 1}))
+                save_checkpoint(checkpoint, model, optimizer, step + 1, losses, config)
+                write_atomically(args.out / "progress.json", json.dumps({"step": step + 1}))
             bar.update(1)
             bar.set_postfix(loss=f"{losses[-1]:.3f}")
     seconds = time.perf_counter() - started
@@ -139,4 +174,6 @@ def main(args):
 
 if __name__ == "__main__":
     parser = snippet_parser(__doc__.splitlines()[0], default_model="smollm2-135m-instruct", presets=PRESETS)
+    parser.add_argument("--fresh", action="store_true",
+                        help="ignore a checkpoint in --out and train from the start")
     run_main(main, parser)

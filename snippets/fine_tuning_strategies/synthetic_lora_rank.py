@@ -1,4 +1,4 @@
-"""How few parameters: LoRA rank barely matters when fine-tuning only has to activate.
+"""How few parameters: LoRA rank matters little when fine-tuning only has to activate.
 
 LoRA (arXiv 2106.09685) and intrinsic dimension (arXiv 2012.13255) in miniature. The
 question-answering fine-tuning of the activation lab (a tiny GPT pre-trained on a
@@ -114,6 +114,7 @@ def main(args):
     writer.metric("lora_heldout_min", min(lora_held), "{:.1%}")
     writer.metric("lora_heldout_max", max(lora_held), "{:.1%}")
     writer.metric("lora_r2_up_heldout_min", min(lora_held[1:]), "{:.1%}")
+    writer.metric("lora_r2_up_heldout_max", max(lora_held[1:]), "{:.1%}")
     writer.metric("rank1_heldout", pre[0]["heldout"], "{:.1%}")
     writer.metric("rank1_trainable", pre[0]["trainable"], "{:,}")
     writer.metric("random_full_tuned", rnd[-1]["tuned"], "{:.1%}")

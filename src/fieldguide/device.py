@@ -7,6 +7,18 @@ import random
 
 from fieldguide.errors import FieldGuideError
 
+# Environment variables that change what torch computes: thread counts, the kernels torch
+# dispatches to, MKL's code path.
+NUMERICS_ENVIRONMENT = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "ATEN_CPU_CAPABILITY",
+                        "MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS", "MKL_DEBUG_CPU_TYPE", "OPENBLAS_CORETYPE",
+                        "CUDA_VISIBLE_DEVICES", "CUBLAS_WORKSPACE_CONFIG", "PYTHONHASHSEED",
+                        "FIELDGUIDE_TORCH_THREADS")
+
+
+def numerics_environment() -> dict[str, str]:
+    """Those of ``NUMERICS_ENVIRONMENT`` that are set here (for cache keys)."""
+    return {k: os.environ[k] for k in NUMERICS_ENVIRONMENT if k in os.environ}
+
 
 def pick_device(name: str = "auto"):
     """``auto`` -> cuda when available, else cpu. ``cuda`` without a GPU is an error."""

@@ -30,15 +30,12 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from fieldguide.device import numerics_environment
 from fieldguide.models import _file_lock
 
 REPO = Path(__file__).resolve().parents[2]
 SNIPPETS = REPO / "snippets"
 LIBRARY = Path(__file__).resolve().parent
-# Environment variables that change what a run computes (threads, kernels, MKL's code path).
-RESULT_ENVIRONMENT = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "ATEN_CPU_CAPABILITY",
-                      "MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS", "MKL_DEBUG_CPU_TYPE", "OPENBLAS_CORETYPE",
-                      "CUDA_VISIBLE_DEVICES", "CUBLAS_WORKSPACE_CONFIG", "PYTHONHASHSEED")
 # FIELDGUIDE_* variables that do not: where things are kept, logs, and what the key holds already.
 _NOT_RESULTS = {"FIELDGUIDE_RUNS", "FIELDGUIDE_CACHE", "FIELDGUIDE_NETGUARD_LOG", "FIELDGUIDE_EXECUTE",
                 "FIELDGUIDE_SCALE", "FIELDGUIDE_DEVICE"}
@@ -146,8 +143,8 @@ def device_used(requested: str) -> str:
 
 def result_environment() -> dict[str, str]:
     """The environment variables set here that change what a run computes."""
-    return {k: v for k, v in sorted(os.environ.items())
-            if k in RESULT_ENVIRONMENT or k.startswith("FIELDGUIDE_") and k not in _NOT_RESULTS}
+    found = {k: v for k, v in os.environ.items() if k.startswith("FIELDGUIDE_") and k not in _NOT_RESULTS}
+    return dict(sorted({**found, **numerics_environment()}.items()))
 
 
 def snippet_dependencies(name: str, seen: set[str] | None = None) -> list[str]:

@@ -5,8 +5,8 @@ embeddings) whose attention keeps separate ``q``, ``k``, ``v`` and ``o`` project
 snippet can put LoRA on them by name. ``pretrain()`` trains one on a ``World``'s
 biographies and lexicon prose and caches the checkpoint under
 ``fieldguide.models.cache_dir() / "tiny_gpt" / <hash>``, where the hash covers the world,
-model and training configs, the device type and this library's source: a snippet and its
-test, and several snippets, share one pre-trained model.
+model and training configs, the device and CPU code path, torch's version and this
+library's source: a snippet and its test, and several snippets, share one pre-trained model.
 
 The fine-tuning helpers here are the plumbing the lab's snippets share: batching
 question -> answer pairs with the loss on answer tokens only, one plain fine-tuning loop,
@@ -209,15 +209,21 @@ def cache_root() -> Path:
 
 def pretrain_key(world_config: WorldConfig, model_config: GPTConfig, train_config: PretrainConfig,
                  device) -> str:
-    """Content hash of what decides the checkpoint: the configs, the device type, the world
-    generator's source and the source of the model and of the pre-training loop."""
+    """Content hash of what decides the checkpoint: the configs, the device and the code path
+    it computes on (torch's version and kernel level, thread count, the numerics environment),
+    the world generator's source and the source of the model and of the pre-training loop.
+    Another code path pre-trains anew: a checkpoint from one would hide the other's trajectory."""
     import inspect
 
     from fieldguide import synthetic_world
+    from fieldguide.device import numerics_environment
 
+    device = torch.device(device)
+    path = torch.backends.cpu.get_cpu_capability() if device.type == "cpu" else torch.version.cuda
     digest = hashlib.sha256()
-    digest.update(json.dumps([asdict(world_config), asdict(model_config), asdict(train_config),
-                              torch.device(device).type], sort_keys=True).encode())
+    digest.update(json.dumps([asdict(world_config), asdict(model_config), asdict(train_config), device.type,
+                              torch.__version__, path, torch.get_num_threads(), numerics_environment()],
+                             sort_keys=True).encode())
     digest.update(inspect.getsource(synthetic_world).encode())
     for part in (Attention, Block, TinyGPT, new_model, pad_rows, _pretrain):
         digest.update(inspect.getsource(part).encode())

@@ -1,0 +1,66 @@
+"""The declared claims: bands that contain the measured spread, and the page directive."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fieldguide.execute import SnippetRun, snippet_path
+from fieldguide.site import executed_results
+from fieldguide.site.claims import CLAIMS, Claim, check
+
+RECORD = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "claim_spread.json"
+
+
+def test_every_claim_belongs_to_a_snippet_and_reads_metrics():
+    for snippet, claims in CLAIMS.items():
+        snippet_path(snippet)
+        assert len({c.id for c in claims}) == len(claims), f"{snippet}: duplicate claim ids"
+        for claim in claims:
+            assert claim.names(), f"{snippet}/{claim.id} reads no metric"
+
+
+def test_bands_contain_the_recorded_spread_across_seeds_and_cpu_code_paths():
+    """Every band held on every run benchmarks/claim_spread.py recorded: none is tighter than
+    the spread one machine can show (seeds and code paths), let alone another machine."""
+    runs = json.loads(RECORD.read_text())["runs"]
+    paths = {r["path"] for r in runs}
+    assert {"native", "aten-default", "mkl-compatible"} <= paths
+    missed = []
+    for snippet in CLAIMS:
+        mine = [r for r in runs if r["snippet"] == snippet and r["metrics"]]
+        assert len(mine) >= 4, f"{snippet}: only {len(mine)} recorded runs"
+        for run in mine:
+            results = {"metrics": {k: {"value": v} for k, v in run["metrics"].items()}}
+            missed += [f"{snippet}/{c.id} on {run['path']} seed {run['seed']}: {values}"
+                       for c, held, values in check(snippet, results) if not held]
+    assert not missed, "\n".join(missed)
+
+
+def test_a_claim_without_its_metric_fails_instead_of_crashing():
+    claim = Claim("x", "text", "a - b >= 0.1")
+    assert claim.evaluate({"a": 0.5, "b": 0.2}) == (True, {"a": 0.5, "b": 0.2})
+    assert claim.evaluate({"a": 0.5})[0] is False
+    assert Claim("y", "text", "n <= 10").evaluate({"n": "not reached"})[0] is False
+
+
+def fake_run(name, metrics):
+    return SnippetRun(name=name, out=Path("."), stdout="", seconds=1.0, cached=True,
+                      results={"metrics": {k: {"value": v, "text": str(v)} for k, v in metrics.items()}})
+
+
+def test_the_claim_directive_shows_the_band_and_fails_the_build_when_a_claim_does_not_hold(monkeypatch):
+    name = "activating_pretrained_knowledge/synthetic_translation"
+    page = f"# T\n\nIt translates. {{{{ claim {name} unlocks_heldout_pairs }}}}\n"
+    monkeypatch.setattr(executed_results, "run_snippet", lambda n: fake_run(n, {"after": 0.8}))
+    html = executed_results.render(page, "t.md")
+    assert 'class="fg-claim"' in html and "after &gt;= 0.5" in html
+    monkeypatch.setattr(executed_results, "run_snippet", lambda n: fake_run(n, {"after": 0.3}))
+    with pytest.raises(executed_results.DirectiveError, match="does not hold"):
+        executed_results.render(page, "t.md")
+    with pytest.raises(executed_results.DirectiveError, match="declares no claim"):
+        executed_results.render(f"{{{{ claim {name} no_such_claim }}}}", "t.md")
+    monkeypatch.setenv("FIELDGUIDE_EXECUTE", "0")
+    assert "not checked in this build" in executed_results.render(page, "t.md")
