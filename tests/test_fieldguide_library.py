@@ -175,3 +175,15 @@ def test_a_snippet_that_runs_another_is_keyed_by_both(tmp_path, monkeypatch):
     before = execute.run_key("demo/table", [])
     (folder / "part.py").write_text("print('part v2')\n")
     assert execute.run_key("demo/table", []) != before
+
+
+def test_converted_model_folder_is_keyed_by_the_source_package_and_library_versions(monkeypatch):
+    from importlib import metadata
+
+    from fieldguide import models
+
+    spec = models.PACKAGED["smollm2-135m-instruct"]
+    key = models._conversion_key(spec)
+    real = metadata.version
+    monkeypatch.setattr(metadata, "version", lambda name: "0.0.0-other" if name == "torch" else real(name))
+    assert models._conversion_key(spec) != key

@@ -113,3 +113,19 @@ def test_two_processes_on_one_key_run_it_once_and_both_get_the_result(demo, tmp_
     assert runs_of(demo) == 1
     leftovers = [p.name for p in (tmp_path / "runs" / "demo" / "count").iterdir() if "partial" in p.name]
     assert leftovers == []
+
+
+def test_cached_check_computes_once_per_key_and_again_when_the_check_changes(demo):
+    calls = []
+
+    def evidence():
+        calls.append(1)
+        return {"losses": [1.0, 0.5]}
+
+    assert execute.cached_check("demo/count", evidence, "v1") == {"losses": [1.0, 0.5]}
+    assert execute.cached_check("demo/count", evidence, "v1") == {"losses": [1.0, 0.5]}
+    assert len(calls) == 1
+    execute.cached_check("demo/count", evidence, "v2")  # other checking code: computed anew
+    (demo / "count.py").write_text(COUNTING_SNIPPET + "\n# the snippet changed\n")
+    execute.cached_check("demo/count", evidence, "v2")
+    assert len(calls) == 3

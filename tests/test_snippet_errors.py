@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from fieldguide.execute import cached_check
+
 REPO = Path(__file__).resolve().parents[1]
 SNIPPETS = sorted(p.relative_to(REPO / "snippets").with_suffix("").as_posix()
                   for p in (REPO / "snippets").rglob("*.py") if "__pycache__" not in p.parts)
@@ -32,10 +34,14 @@ EXPECTED = {  # what the error line must say
 
 
 def _harness(name: str) -> tuple[str, dict]:
-    result = subprocess.run([sys.executable, str(HARNESS), str(REPO / "snippets" / f"{name}.py")], cwd=REPO,
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, f"harness failed on {name}: {result.stderr[-2000:]}"
-    return name, json.loads(result.stdout.strip().splitlines()[-1])
+    def answers():
+        result = subprocess.run([sys.executable, str(HARNESS), str(REPO / "snippets" / f"{name}.py")], cwd=REPO,
+                                capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, f"harness failed on {name}: {result.stderr[-2000:]}"
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    # Computed once per content of the snippet, the library it imports and the harness.
+    return name, cached_check(name, answers, HARNESS.read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=1)

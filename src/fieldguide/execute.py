@@ -249,6 +249,33 @@ def _run(name: str, args: list[str], key: str, out: Path, quiet: bool) -> Snippe
     return _load(name, out, cached=False)
 
 
+def cached_check(name: str, compute, *key_parts: str) -> dict:
+    """What ``compute()`` returns (JSON data: a DDP run's losses, a CLI harness's answers),
+    computed once per run key of snippet ``name`` plus ``compute``'s own source and
+    ``key_parts``: a test re-asserts it on every run, and recomputes it when the snippet, the
+    library it imports, the environment or the checking code changes."""
+    import inspect
+
+    try:
+        code = inspect.getsource(compute)
+    except OSError:  # defined where no source file exists: its compiled code stands in
+        code = compute.__code__.co_code.hex() + repr(compute.__code__.co_consts)
+    key = run_key(name, ["--check", code, *key_parts])
+    path = runs_dir() / name / f"{key}.check.json"
+    with _file_lock(path.with_suffix(".lock")):
+        if path.is_file():
+            try:
+                return json.loads(path.read_text())
+            except ValueError:
+                pass
+        data = compute()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".partial")
+        tmp.write_text(json.dumps(data))
+        os.replace(tmp, path)
+        return data
+
+
 def _load(name: str, out: Path, cached: bool) -> SnippetRun:
     run = json.loads((out / "run.json").read_text())
     return SnippetRun(
