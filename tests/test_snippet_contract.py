@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from fieldguide.execute import cached_check
+
 REPO = Path(__file__).resolve().parents[1]
 SNIPPETS = sorted(p.relative_to(REPO / "snippets").with_suffix("").as_posix()
                   for p in (REPO / "snippets").rglob("*.py") if "__pycache__" not in p.parts)
@@ -75,10 +77,14 @@ def test_flagship_model_errors_are_one_clear_line_and_exit_2(args, message):
 
 @pytest.mark.parametrize("notebook", sorted((REPO / "examples").glob("*.py")), ids=lambda p: p.name)
 def test_example_notebook_runs_as_a_script(notebook):
-    result = subprocess.run([sys.executable, str(notebook)], cwd=REPO, capture_output=True,
-                            text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-1500:]
-    print(result.stdout)
+    def as_script():
+        result = subprocess.run([sys.executable, str(notebook)], cwd=REPO, capture_output=True,
+                                text=True, timeout=600)
+        return {"exit": result.returncode, "stdout": result.stdout, "stderr": result.stderr[-1500:]}
+
+    result = cached_check(notebook.relative_to(REPO).as_posix(), as_script)
+    assert result["exit"] == 0, result["stderr"]
+    print(result["stdout"])
 
 
 def test_snippets_readme_lists_every_snippet():

@@ -67,6 +67,10 @@ def runs_dir() -> Path:
 
 
 def snippet_path(name: str) -> Path:
+    """``snippets/<name>.py``; a repository path ending in ``.py`` (a benchmark, a notebook
+    script) names itself, so ``cached_check`` can key evidence about it too."""
+    if name.endswith(".py") and (REPO / name).is_file():
+        return REPO / name
     path = SNIPPETS / f"{name}.py"
     if not path.is_file():
         raise FileNotFoundError(f"no snippet {path.relative_to(REPO)}")
