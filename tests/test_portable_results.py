@@ -13,7 +13,7 @@ import torch
 from fieldguide.execute import run_snippet
 from fieldguide.site.claims import assert_claims
 
-SNIPPET = "activating_pretrained_knowledge/synthetic_translation"
+SNIPPET = "broad_applications_fine_tuning_llms/synthetic_token_shift"  # one seed: one pre-training
 
 
 def other_code_path() -> dict[str, str]:
@@ -24,7 +24,7 @@ def other_code_path() -> dict[str, str]:
     return {"MKL_CBWR": "COMPATIBLE"}
 
 
-def test_translation_claims_hold_on_another_cpu_code_path(monkeypatch):
+def test_token_shift_claims_hold_on_another_cpu_code_path(monkeypatch):
     own = run_snippet(SNIPPET)
     path = other_code_path()
     for name, value in path.items():

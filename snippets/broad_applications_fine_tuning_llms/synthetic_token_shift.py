@@ -113,6 +113,8 @@ def main(args):
     writer.metric("shifted_common", common)
     writer.metric("shifted_in_first_two", early, "{:.0%}")
     writer.metric("answers_right", correct / len(questions), "{:.1%}")
+    # Which trajectory pre-training took (another CPU code path takes another one).
+    writer.metric("pretrain_final_loss", sum(info["losses"][-50:]) / 50, "{:.4f}")
     for key, ranks in by_role.items():
         writer.metric(f"unshifted_{key}", shares(ranks)[0], "{:.1%}", label=f"unshifted: {ROLES[key]}")
         writer.metric(f"shifted_{key}", shares(ranks)[2], "{:.1%}", label=f"shifted: {ROLES[key]}")
