@@ -57,9 +57,7 @@ def run_seed(args, preset, seed, device):
     return {"seed": seed, "tune": tune, "heldout": heldout, "before_text": before_text, "after_text": after_text,
             "before": lab.mean(before), "latent": lab.mean(latent), "after": lab.mean(after),
             "control": lab.mean(lab.exact_match(control, heldout_ex)),
-            "control_tuned": lab.mean(lab.exact_match(control, tune_ex)),
-            # Which trajectory pre-training took (another CPU code path takes another one).
-            "pretrain_final_loss": sum(info["losses"][-50:]) / 50}
+            "control_tuned": lab.mean(lab.exact_match(control, tune_ex))}
 
 
 def main(args):
@@ -89,7 +87,6 @@ def main(args):
                            (f"random init + the same {n_tune} examples", "control"))],
         formats=["{}"] + ["{:.3f}"] * (len(runs) + 1), caption="Exact match on the held-out word pairs.")
     writer.metric("seeds", ", ".join(map(str, seeds)))
-    writer.metric("pretrain_final_loss", first["pretrain_final_loss"], "{:.4f}")
     writer.metric("n_tune", n_tune)
     writer.metric("n_heldout", len(first["heldout"]))
     for key in ("before", "latent", "after", "control", "control_tuned"):
