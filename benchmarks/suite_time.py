@@ -69,6 +69,8 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="fieldguide-suite-time-"))
     clone, log = work / "clone", work / "log.txt"
     subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
+    if (REPO.parent / "shared").is_dir():  # the course seed and facts beside the clone, as in CI
+        (work / "shared").symlink_to(REPO.parent / "shared")
     env = {**os.environ, "FIELDGUIDE_CACHE": str(work / "cache"), "CI": os.environ.get("CI", "true")}
     print(f"clean clone of {subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=clone, capture_output=True, text=True).stdout.strip()} "
           f"in {clone}, empty FIELDGUIDE_CACHE; {CORES} cores; log {log}", flush=True)
