@@ -51,6 +51,7 @@ def main() -> None:
     if "--model" in help_run["stdout"]:
         cases["unknown --model"] = ["--model", "smollm9"]
         cases["missing --model folder"] = ["--model", str(scratch / "no-such-model")]
+        cases["hub id while offline"] = ["--model", "SomeOrg/not-a-cached-model"]
     results = {}
     for name, argv in cases.items():
         if "--out" not in argv:

@@ -54,27 +54,6 @@ def test_every_snippet_is_executed_by_a_test():
     assert not missing, f"snippets no test runs through run_snippet: {missing}"
 
 
-def _run_flagship(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, FLAGSHIP, *args, "--out", "/tmp/fieldguide-bad-input"],
-                          cwd=REPO, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, **(env or {})})
-
-
-@pytest.mark.parametrize("args, message", [
-    (["--model", "/no/such/folder"], "model path '/no/such/folder' does not exist"),
-    (["--model", "SomeOrg/not-a-cached-model"], "could not load model 'SomeOrg/not-a-cached-model' (HF_HUB_OFFLINE=1 is set"),
-])
-def test_flagship_model_errors_are_one_clear_line_and_exit_2(args, message):
-    result = _run_flagship(*args)
-    lines = [line for line in result.stderr.splitlines() if line.strip() and "Warning" not in line
-             and "warnings.warn" not in line]
-    print(f"{' '.join(args)} -> exit {result.returncode}: {lines[-1] if lines else ''}")
-    assert result.returncode == 2
-    assert "Traceback" not in result.stderr
-    errors = [line for line in lines if "error:" in line]
-    assert len(errors) == 1 and message in errors[0], result.stderr[-800:]
-
-
 @pytest.mark.parametrize("notebook", sorted((REPO / "examples").glob("*.py")), ids=lambda p: p.name)
 def test_example_notebook_runs_as_a_script(notebook):
     def as_script():

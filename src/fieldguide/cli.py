@@ -85,6 +85,10 @@ def run_main(main: Callable[[argparse.Namespace], object], parser: argparse.Argu
         raise SystemExit(2) from None
     except OSError as err:  # a model or file that cannot be read: the reader's to fix, one line
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        model = getattr(args, "model", None)
+        if model and ("huggingface.co" in first or str(model) in first):  # a from_pretrained that failed
+            offline = " with HF_HUB_OFFLINE=1 set (only local files can load)" if env_flag("HF_HUB_OFFLINE", False) else ""
+            first = f"could not load model '{model}'{offline}: {first}"
         print(f"error: {first}", file=sys.stderr)
         raise SystemExit(2) from None
     except KeyboardInterrupt:
