@@ -9,7 +9,7 @@ import pytest
 
 from fieldguide.execute import SnippetRun, snippet_path
 from fieldguide.site import executed_results
-from fieldguide.site.claims import CLAIMS, Claim, check
+from fieldguide.site.claims import CLAIMS, Claim, check, page_of
 
 RECORD = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "claim_spread.json"
 
@@ -64,3 +64,28 @@ def test_the_claim_directive_shows_the_band_and_fails_the_build_when_a_claim_doe
         executed_results.render(f"{{{{ claim {name} no_such_claim }}}}", "t.md")
     monkeypatch.setenv("FIELDGUIDE_EXECUTE", "0")
     assert "not checked in this build" in executed_results.render(page, "t.md")
+
+
+def record_anchor(record):
+    from fieldguide.site.claims import anchor
+
+    snippet = next(s for s, cs in CLAIMS.items() if any(c.id == record["id"] for c in cs)
+                   and page_of(s, Path(__file__).resolve().parents[1] / "docs") == record["page"])
+    return anchor(snippet, record["id"])
+
+
+def test_the_built_site_has_a_ledger_and_claims_json_with_every_claim_held(built_site):
+    records = json.loads((built_site / "claims.json").read_text())
+    declared = sum(len(c) for c in CLAIMS.values())
+    assert len(records) == declared
+    for record in records:
+        assert set(record) >= {"page", "id", "text", "measured", "band", "held", "published", "scale", "device"}
+        assert record["held"] is True, record
+        assert record["page"] and (built_site / record["page"].replace(".md", "/index.html")).is_file(), record
+        assert record["scale"] == "ci" and record["device"]
+    ledger = (built_site / "claims" / "index.html").read_text(encoding="utf-8")
+    assert f"{declared} of {declared} claims held in this build" in ledger
+    # Each row links to the claim's badge on its page, and the badge is there.
+    for record in records:
+        page = (built_site / record["page"].replace(".md", "/index.html")).read_text(encoding="utf-8")
+        assert f'id="{record_anchor(record)}"' in page

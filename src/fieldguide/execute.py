@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
@@ -53,6 +53,7 @@ class SnippetRun:
     results: dict
     seconds: float
     cached: bool
+    record: dict = field(default_factory=dict)  # run.json: command, device used, environment
 
     def metric(self, key: str):
         return self.results["metrics"][key]["value"]
@@ -285,5 +286,5 @@ def _load(name: str, out: Path, cached: bool) -> SnippetRun:
     return SnippetRun(
         name=name, out=out, stdout=(out / "stdout.txt").read_text(),
         results=json.loads((out / "results.json").read_text()),
-        seconds=run["seconds"], cached=cached,
+        seconds=run["seconds"], cached=cached, record=run,
     )

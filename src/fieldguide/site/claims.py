@@ -10,7 +10,9 @@ from the measured spread (``benchmarks/claim_spread.py``, recorded in
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Mapping
 
 
@@ -19,6 +21,7 @@ class Claim:
     id: str
     text: str
     band: str
+    published: str = ""  # the published figure this mirrors, with its source
 
     def names(self) -> list[str]:
         """The metrics the band reads, in order of appearance."""
@@ -94,7 +97,8 @@ CLAIMS: dict[str, list[Claim]] = {
         C("single_not_extractable", "One biography per person: held-out answers stay low.",
           "single_extracted_max <= 0.25"),  # seen 0.084-0.148
         C("augmented_extractable", "Rephrased biographies: held-out answers far above the single arm.",
-          "augmented_extracted_min - single_extracted_max >= 0.3"),  # seen 0.53-0.72
+          "augmented_extracted_min - single_extracted_max >= 0.3",
+          "96.6 % (multi5 + permute) vs 9.7 % (bioS single), N = 100,000 people: Allen-Zhu & Li, arXiv 2309.14316"),  # seen 0.53-0.72
     ],
     "activating_pretrained_knowledge/synthetic_translation": [
         C("no_translation_before", "Before fine-tuning it continues the prose.", "before_max <= 0.03"),
@@ -106,7 +110,8 @@ CLAIMS: dict[str, list[Claim]] = {
     "broad_applications_fine_tuning_llms/synthetic_token_shift": [
         C("answers_right", "The fine-tuned model states right facts about held-out people.",
           "answers_right >= 0.7"),  # seen 0.884-0.904
-        C("style_shifted", "At least nine in ten style tokens are shifted.", "shifted_style >= 0.9"),  # seen 1.000
+        C("style_shifted", "At least nine in ten style tokens are shifted.", "shifted_style >= 0.9",
+          "7.8 % of tokens shifted, mostly stylistic (Llama-2-7b -> chat): Lin et al., arXiv 2312.01552"),  # seen 1.000
         C("facts_in_base_top3", "Facts are mostly within the base model's top three.",
           "top3_fact >= 0.6"),  # seen 0.743-0.831
         C("style_not_facts", "Style shifts far more than facts.",
@@ -116,8 +121,8 @@ CLAIMS: dict[str, list[Claim]] = {
         C("zero_before", "With no fine-tuning the model answers nothing.", "zero_heldout <= 0.02"),  # seen 0.000
         C("full_learns", "Full fine-tuning with all the data answers most held-out questions.",
           "full_all >= 0.5"),  # seen 0.720-0.838
-        C("full_no_collapse", "More data never hurts full fine-tuning much.",
-          "full_max_minus_all <= 0.05"),  # seen 0.000
+        C("full_no_collapse", "More data never costs full fine-tuning more than a few points.",
+          "full_max_minus_all <= 0.05"),  # seen 0.000 (the curve never fell)
         C("full_learns_answers", "Full fine-tuning partly learns the answers themselves (at 50 examples).",
           "full_50_seen - full_50_unseen >= 0.08"),  # seen 0.143-0.336
         C("words_lead", "Question words only is at least five points higher at every size from 15 on.",
@@ -126,7 +131,8 @@ CLAIMS: dict[str, list[Claim]] = {
           "words_all >= 0.8"),  # seen 0.924-0.956
         C("words_50_share", "Fifty examples give most of the all-data accuracy.",
           "words_50_share >= 0.6"),  # seen 0.728-0.898
-        C("words_flat_after_125", "125 examples give nearly all of it.", "words_125_share >= 0.85"),  # 0.925-0.983
+        C("words_flat_after_125", "125 examples give nearly all of it.", "words_125_share >= 0.85",
+          "2K -> 32K examples plateaus (7B ablation): Zhou et al., LIMA, arXiv 2305.11206"),  # 0.925-0.983
         C("absent_at_chance", "People absent from pre-training stay near chance.",
           "absent_max <= 0.10"),  # seen 0.048
     ],
@@ -136,13 +142,41 @@ CLAIMS: dict[str, list[Claim]] = {
         C("ranks_near_full", "From rank 2 up, every adapter lands within 20 points of full fine-tuning.",
           "lora_r2_up_heldout_min >= full_heldout - 0.2"),  # seen 0.03-0.12 behind
         C("rank_matters_little", "From rank 2 to rank 32 the held-out accuracy moves by at most 15 points.",
-          "lora_r2_up_spread <= 0.15"),  # seen 0.020-0.094
+          "lora_r2_up_spread <= 0.15",
+          "WikiSQL 73.3-73.8 % for r = 2-64 on GPT-3 (Wq, Wv): Hu et al., arXiv 2106.09685, Table 6"),  # seen 0.020-0.094
         C("few_params_suffice", "A few thousand parameters reach 90 % of full fine-tuning from pre-trained weights.",
           "pretrained_reached_90 and pretrained_params_for_90 <= 8192"),  # seen 2,048 on every run
         C("random_init_needs_more", "From random init nothing does so in the same steps.",
           "not random_reached_90 or random_params_for_90 >= 10 * pretrained_params_for_90"),  # never reached
     ],
 }
+
+
+def anchor(snippet: str, claim_id: str) -> str:
+    """The HTML id of a claim's badge on its page (the ledger links to it)."""
+    return "claim-" + re.sub(r"[^a-z0-9]+", "-", f"{snippet}-{claim_id}".lower())
+
+
+def page_of(snippet: str, docs: Path) -> str | None:
+    """The docs page (relative path) whose name matches the snippet's folder."""
+    slug = snippet.split("/")[0].replace("_", "-")
+    found = sorted(docs.rglob(f"{slug}.md"))
+    return found[0].relative_to(docs).as_posix() if found else None
+
+
+def ledger(run_snippet, docs: Path) -> list[dict]:
+    """One record per declared claim, from this build's runs (fields as in claims.json)."""
+    rows = []
+    for snippet, claims in CLAIMS.items():
+        run = run_snippet(snippet)
+        settings = run.results.get("settings", {})
+        for claim, held, values in check(snippet, run.results):
+            rows.append({"page": page_of(snippet, docs), "anchor": anchor(snippet, claim.id), "snippet": snippet,
+                         "id": claim.id, "text": claim.text, "measured": values, "band": claim.band,
+                         "held": held, "published": claim.published, "scale": settings.get("scale"),
+                         "seeds": run.results.get("metrics", {}).get("seeds", {}).get("value", settings.get("seed")),
+                         "device": run.record.get("device")})
+    return rows
 
 
 def assert_claims(run) -> None:

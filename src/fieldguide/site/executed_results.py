@@ -139,9 +139,11 @@ def _claim(run: SnippetRun, key: str, where: str) -> str:
     if not held:
         raise DirectiveError(f"{where}: the page states claim '{key}' ({found[key].band}), but this build "
                              f"measured {values}: it does not hold")
+    from fieldguide.site.claims import anchor
+
     band = html.escape(found[key].band)
-    return (f'<span class="fg-claim" title="Checked in this build against the measured values">'
-            f'checked: <code>{band}</code> &#10003;</span>')
+    return (f'<span class="fg-claim" id="{anchor(run.name, key)}" title="Checked in this build against the '
+            f'measured values">checked: <code>{band}</code> &#10003;</span>')
 
 
 _RENDERERS = {"output": _output, "table": _table, "figure": _figure, "metric": _metric, "claim": _claim}

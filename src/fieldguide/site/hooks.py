@@ -51,8 +51,56 @@ def expand_fragments(markdown: str, page_path: str) -> str:
     return FRAGMENT.sub(inline, markdown)
 
 
+LEDGER = re.compile(r"^\{\{\s*claims_ledger\s*\}\}\s*$", re.MULTILINE)
+
+
+def claims_ledger_markdown(docs: Path, page_path: str) -> str:
+    """Every declared claim with its measured values, band and whether it held in this build."""
+    import html
+    import posixpath
+
+    from fieldguide.execute import run_snippet
+    from fieldguide.site import claims
+
+    if not executed_results.executing():
+        return "*The claims ledger is filled in by builds that execute the snippets; this one did not.*"
+    rows = claims.ledger(run_snippet, docs)
+    here = posixpath.dirname(page_path)
+    lines = [f"{sum(r['held'] for r in rows)} of {len(rows)} claims held in this build "
+             f"(scale {rows[0]['scale']}, device {rows[0]['device']}).", "",
+             "| page | claim | measured | band | held | published figure |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        link = posixpath.relpath(r["page"], here or ".") if r["page"] else None
+        page = f"[{r['page'].rsplit('/', 1)[-1].removesuffix('.md')}]({link}#{r['anchor']})" if link else r["snippet"]
+        measured = ", ".join(f"{k} = {v:.3f}" if isinstance(v, float) else f"{k} = {v}" for k, v in r["measured"].items())
+        cells = [page, r["text"], measured, f"`{r['band']}`", "yes" if r["held"] else "**no**", r["published"]]
+        lines.append("| " + " | ".join(c if i in (0, 3) else html.escape(str(c)).replace("|", "\\|")
+                                        for i, c in enumerate(cells)) + " |")
+    return "\n".join(lines)
+
+
+def on_post_build(config):
+    """claims.json at the site's root: every claim, its measured values and whether it held."""
+    import json
+
+    from fieldguide.execute import run_snippet
+    from fieldguide.site import claims
+
+    docs = Path(config["docs_dir"])
+    if executed_results.executing():
+        rows = [{k: r[k] for k in ("page", "id", "text", "measured", "band", "held", "published", "scale", "device")}
+                for r in claims.ledger(run_snippet, docs)]
+    else:
+        rows = [{"page": claims.page_of(s, docs), "id": c.id, "text": c.text, "measured": None, "band": c.band,
+                 "held": None, "published": c.published, "scale": None, "device": None}
+                for s, cs in claims.CLAIMS.items() for c in cs]
+    (Path(config["site_dir"]) / "claims.json").write_text(json.dumps(rows, indent=1))
+
+
 def on_page_markdown(markdown, page, config, files):
     markdown = expand_fragments(markdown, page.file.src_uri)
+    if LEDGER.search(markdown):
+        markdown = LEDGER.sub(lambda m: claims_ledger_markdown(Path(config["docs_dir"]), page.file.src_uri), markdown)
     try:
         markdown = quizzes.render(markdown, page.file.src_uri, Path(config["docs_dir"]))
     except quizzes.QuizError as err:
