@@ -129,3 +129,15 @@ def test_cached_check_computes_once_per_key_and_again_when_the_check_changes(dem
     (demo / "count.py").write_text(COUNTING_SNIPPET + "\n# the snippet changed\n")
     execute.cached_check("demo/count", evidence, "v2")
     assert len(calls) == 3
+
+
+def test_every_run_records_its_provenance_and_the_page_shows_it(demo):
+    from fieldguide.site.executed_results import _output
+
+    run = execute.run_snippet("demo/count", scale="ci", device="cpu", quiet=True)
+    p = run.record["provenance"]
+    assert p["date"] and p["device"] and "cores" in p["device"] and p["versions"]["torch"]
+    assert p["seconds"] > 0 and p["peak_memory_bytes"] > 10 * 2 ** 20  # a Python process with torch imported
+    shown = _output(run, None, "t.md")
+    assert "--device cpu (ran on cpu:" in shown
+    assert 'class="fg-provenance"' in shown and "peak memory" in shown and f"torch {p['versions']['torch']}" in shown

@@ -206,6 +206,44 @@ def _intact(out: Path) -> bool:
         return False
 
 
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def _machine(device: str) -> str:
+    """The device a run used, in words: the GPU's name, or the CPU model and its cores."""
+    used = device_used(device)
+    if used.startswith("cuda:"):
+        return used.removeprefix("cuda:")
+    name = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{name} ({os.cpu_count()} cores, {used.removeprefix('cpu:')} kernels)"
+
+
+def provenance(device: str, seconds: float, peak_bytes: int) -> dict:
+    """Where and how a run was made: date, commit, device, versions, wall time, peak memory."""
+    versions = {}
+    for package in ("torch", "transformers", "peft", "trl"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            pass
+    commit = _git("rev-parse", "--short", "HEAD")
+    return {"date": time.strftime("%Y-%m-%d"), "commit": commit,
+            "local_changes": bool(commit) and bool(_git("status", "--porcelain", "--untracked-files=no")),
+            "device": _machine(device), "python": platform.python_version(), "versions": versions,
+            "seconds": round(seconds, 1), "peak_memory_bytes": peak_bytes}
+
+
 def run_snippet(name: str, scale: str | None = None, device: str | None = None,
                 extra_args: list[str] | tuple[str, ...] = (), quiet: bool = False) -> SnippetRun:
     """Execute ``snippets/<name>.py`` (or reuse the intact cached run of the same key)."""
@@ -230,10 +268,10 @@ def _run(name: str, args: list[str], key: str, out: Path, quiet: bool) -> Snippe
     started = time.perf_counter()
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     with open(partial / "stdout.txt", "w") as stdout, open(partial / "stderr.txt", "w") as stderr:
-        code = subprocess.call(
-            [sys.executable, str(snippet_path(name)), *args, "--out", str(partial)],
-            cwd=REPO, stdout=stdout, stderr=stderr, env=env,
-        )
+        process = subprocess.Popen([sys.executable, str(snippet_path(name)), *args, "--out", str(partial)],
+                                   cwd=REPO, stdout=stdout, stderr=stderr, env=env)
+        _, status, usage = os.wait4(process.pid, 0)  # this run's own resource use, peak memory included
+        process.returncode = code = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - started
     if code != 0 or not (partial / "results.json").is_file():
         tail = (partial / "stderr.txt").read_text().strip().splitlines()[-15:]
@@ -246,6 +284,7 @@ def _run(name: str, args: list[str], key: str, out: Path, quiet: bool) -> Snippe
     (partial / "run.json").write_text(json.dumps(
         {"command": shown, "seconds": round(seconds, 2), "key": key, "device": device_used(device),
          "python": platform.python_version(), "environment": result_environment(),
+         "provenance": provenance(device, seconds, usage.ru_maxrss * 1024),
          "sha256": {f: _sha256(partial / f) for f in _checked_files(partial)}}, indent=1))
     shutil.rmtree(out, ignore_errors=True)  # a damaged earlier run of this key (under the lock)
     os.replace(partial, out)

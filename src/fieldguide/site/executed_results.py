@@ -83,10 +83,24 @@ def _after_title(markdown: str, block: str) -> str:
 
 def _output(run: SnippetRun, key, where) -> str:
     settings = run.results.get("settings", {})
+    used = run.record.get("device", "?")
     title = (f"Output of snippets/{run.name}.py --scale {settings.get('scale', '?')} "
-             f"--device {settings.get('device', '?')} (executed for this build, {run.seconds:.0f} s)")
+             f"--device {settings.get('device', '?')} (ran on {used}, {run.seconds:.0f} s)")
     text = run.stdout.rstrip() or "(the snippet printed nothing)"
-    return f'\n```text title="{title}"\n{text}\n```\n'
+    return f'\n```text title="{title}"\n{text}\n```\n{provenance_stamp(run)}\n'
+
+
+def provenance_stamp(run: SnippetRun) -> str:
+    """One quiet line under a result: when, at which commit, on what, with which versions."""
+    p = run.record.get("provenance")
+    if not p:
+        return ""
+    commit = f"commit {p['commit']}{' + local changes' if p['local_changes'] else ''}" if p["commit"] else "no git commit"
+    versions = ", ".join(f"{k} {v}" for k, v in p["versions"].items())
+    seeds = run.results.get("metrics", {}).get("seeds", {}).get("value", run.results.get("settings", {}).get("seed"))
+    parts = [f"ran {p['date']}", commit, p["device"], f"Python {p['python']}, {versions}",
+             f"{p['seconds']:.0f} s", f"peak memory {p['peak_memory_bytes'] / 2 ** 30:.1f} GiB", f"seeds {seeds}"]
+    return f'<p class="fg-provenance">{html.escape(" · ".join(parts))}</p>\n'
 
 
 def _lookup(run: SnippetRun, section: str, key: str, where: str) -> dict:
