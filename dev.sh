@@ -4,6 +4,7 @@
 #   bash dev.sh test                set up (idempotent) and run the whole test suite
 #   bash dev.sh build [--no-exec]   set up and build the site into site/ (strict)
 #   bash dev.sh setup               only set up the virtual environment in .venv
+#   bash dev.sh bench               time the suite phase by phase from a clean clone (benchmarks/suite_time.py)
 # --no-exec: preview prose at once; pages then say their results were not executed.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -70,5 +71,6 @@ case "$cmd" in
     build) exec_flag "${1:-}"; setup; "$VENV/bin/mkdocs" build --strict ;;
     serve) exec_flag "${1:-}"; setup; exec "$VENV/bin/mkdocs" serve --strict -a 127.0.0.1:8000 ;;
     test)  setup; browser; exec "$PY" -m pytest "$@" ;;
-    *) echo "dev.sh: unknown command '$cmd' (use serve, test, build or setup)" >&2; exit 2 ;;
+    bench) setup; exec "$PY" benchmarks/suite_time.py "$@" ;;
+    *) echo "dev.sh: unknown command '$cmd' (use serve, test, build, setup or bench)" >&2; exit 2 ;;
 esac
