@@ -83,3 +83,17 @@ def test_bad_input_is_one_error_line_exit_2_nothing_written(name):
         else:
             print(f"{case}: {errors[0]}")
     assert not problems, f"{name}:\n" + "\n".join(problems)
+
+
+LOADS_A_MODEL = ("load_encoder(", "load_causal_lm(", "model_folder(", "from_pretrained(")
+
+
+def loads_a_model_by_name(name: str) -> bool:
+    """Loads a real model, not one a run of another snippet saved (those take --run DIR)."""
+    source = (REPO / "snippets" / f"{name}.py").read_text(encoding="utf-8")
+    return any(call in source for call in LOADS_A_MODEL) and '"--run"' not in source
+
+
+@pytest.mark.parametrize("name", [n for n in SNIPPETS if loads_a_model_by_name(n)])
+def test_a_snippet_that_loads_a_real_model_takes_model(name):
+    assert "--model" in all_results()[name]["help"]["stdout"], f"{name} loads a model but has no --model"

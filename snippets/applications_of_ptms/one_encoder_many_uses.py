@@ -72,7 +72,7 @@ def main(args):
     settings = PRESETS[args.scale]
     seed_everything(args.seed)
     device = pick_device(args.device)
-    model, tokenizer = load_encoder("minilm-l6", device=device)
+    model, tokenizer = load_encoder(args.model, device=device)
     model.eval()
     data = read_jsonl("customer_sentiment.jsonl")
     train = [r for r in data if r["split"] == "train"]
@@ -134,4 +134,4 @@ def main(args):
 
 
 if __name__ == "__main__":
-    run_main(main, snippet_parser(__doc__.splitlines()[0], presets=PRESETS))
+    run_main(main, snippet_parser(__doc__.splitlines()[0], default_model="minilm-l6", presets=PRESETS))

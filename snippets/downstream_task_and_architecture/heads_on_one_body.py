@@ -65,14 +65,14 @@ def main(args):
     seed_everything(args.seed)
     device = pick_device(args.device)
     hf_logging.set_verbosity_error()  # "newly initialized" warnings: we count them ourselves
-    folder = model_folder("minilm-l6")
+    folder = model_folder(args.model)
     with safe_open(f"{folder}/model.safetensors", "pt") as weights:
         pretrained_names = set(weights.keys())
         probe_reference = weights.get_tensor(PROBE)
 
     data = read_jsonl("customer_sentiment.jsonl")
     messages = [r["text"] for r in data if r["split"] == "test"][: settings["n_eval"]]
-    _, tokenizer = load_encoder("minilm-l6")
+    _, tokenizer = load_encoder(args.model)
     batch = tokenizer(messages[:2], return_tensors="pt", padding=True).to(device)
 
     rows, fresh_classifier = [], None
@@ -122,4 +122,4 @@ def main(args):
 
 
 if __name__ == "__main__":
-    run_main(main, snippet_parser(__doc__.splitlines()[0], presets=PRESETS))
+    run_main(main, snippet_parser(__doc__.splitlines()[0], default_model="minilm-l6", presets=PRESETS))

@@ -60,10 +60,10 @@ def relative_change(model, start):
     return out
 
 
-def fine_tune(lr, train, test, settings, device, seed):
+def fine_tune(model_name, lr, train, test, settings, device, seed):
     seed_everything(seed)
     # Step 1-2: pre-trained body, pre-training head discarded, new 3-way head.
-    model, tokenizer = load_encoder("minilm-l6", device=device, num_labels=len(LABELS),
+    model, tokenizer = load_encoder(model_name, device=device, num_labels=len(LABELS),
                                     id2label=dict(enumerate(LABELS)))
     start = {n: p.detach().clone().float() for n, p in model.named_parameters() if n.startswith("bert.")}
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
@@ -98,7 +98,7 @@ def main(args):
 
     runs = {}
     for name, lr in settings["learning_rates"].items():
-        runs[name] = (lr, *fine_tune(lr, train, test, settings, device, args.seed))
+        runs[name] = (lr, *fine_tune(args.model, lr, train, test, settings, device, args.seed))
         accuracy, moved, losses = runs[name][1:]
         shown = ", ".join(f"{part} {value:.2%}" for part, value in moved.items())
         print(f"{name:6s} (lr {lr:g}): test accuracy {accuracy:.1%}; weights moved: {shown}")
@@ -128,4 +128,4 @@ def main(args):
 
 
 if __name__ == "__main__":
-    run_main(main, snippet_parser(__doc__.splitlines()[0], presets=PRESETS))
+    run_main(main, snippet_parser(__doc__.splitlines()[0], default_model="minilm-l6", presets=PRESETS))

@@ -52,10 +52,10 @@ def accuracy(pred, rows):
     return right.mean().item(), right[hard].mean().item()
 
 
-def fine_tune(train, settings, device, seed):
+def fine_tune(model_name, train, settings, device, seed):
     """Discard the pre-training head, add a 3-way classifier, train every parameter."""
     seed_everything(seed)
-    model, tokenizer = load_encoder("minilm-l6", device=device, num_labels=len(LABELS),
+    model, tokenizer = load_encoder(model_name, device=device, num_labels=len(LABELS),
                                     id2label=dict(enumerate(LABELS)))
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings["lr"], weight_decay=0.01)
     generator = torch.Generator().manual_seed(seed)
@@ -98,7 +98,7 @@ def main(args):
     train = [r for r in data if r["split"] == "train"]
     test = [r for r in data if r["split"] == "test"]
 
-    encoder, tokenizer = load_encoder("minilm-l6", device=device)
+    encoder, tokenizer = load_encoder(args.model, device=device)
     encoder.eval()
     train_v = embed(encoder, tokenizer, [r["text"] for r in train], settings, device)
     test_v = embed(encoder, tokenizer, [r["text"] for r in test], settings, device)
@@ -113,7 +113,7 @@ def main(args):
     centroid = accuracy((test_v @ centroids.T).argmax(1), test)
 
     # 3. Fine-tuning: gradient steps on all 22.7 M parameters plus the new head.
-    model, tokenizer = fine_tune(train, settings, device, args.seed)
+    model, tokenizer = fine_tune(args.model, train, settings, device, args.seed)
     tuned = accuracy(predict(model, tokenizer, [r["text"] for r in test], settings, device), test)
 
     rows = [
@@ -141,4 +141,4 @@ def main(args):
 
 
 if __name__ == "__main__":
-    run_main(main, snippet_parser(__doc__.splitlines()[0], presets=PRESETS))
+    run_main(main, snippet_parser(__doc__.splitlines()[0], default_model="minilm-l6", presets=PRESETS))

@@ -31,9 +31,9 @@ LABELS = ["negative", "neutral", "positive"]
 LORA_RANK = 8
 
 
-def scoped_model(scope, device):
+def scoped_model(model_name, scope, device):
     """A fresh MiniLM + new head, with only the parameters of ``scope`` left trainable."""
-    model, _ = load_encoder("minilm-l6", num_labels=len(LABELS))
+    model, _ = load_encoder(model_name, num_labels=len(LABELS))
     if scope == "full fine-tuning":
         pass  # everything trains
     elif scope == "top 2 layers + head":
@@ -80,17 +80,17 @@ def main(args):
     device = pick_device(args.device)
     hf_logging.set_verbosity_error()
     rows_data = [r for r in read_jsonl("customer_sentiment.jsonl") if r["split"] == "train"][: settings["batch_size"]]
-    _, tokenizer = load_encoder("minilm-l6")
+    _, tokenizer = load_encoder(args.model)
     batch = tokenizer([r["text"] for r in rows_data], return_tensors="pt", padding=True).to(device)
     labels = torch.tensor([LABELS.index(r["label"]) for r in rows_data], device=device)
 
     scopes = ["full fine-tuning", "top 2 layers + head", "head only (frozen encoder)",
               f"LoRA r={LORA_RANK} on query, value + head"]
     rows, found, total = [], {}, 0
-    found["lora_formula"] = lora_formula(load_encoder("minilm-l6", num_labels=len(LABELS))[0])
+    found["lora_formula"] = lora_formula(load_encoder(args.model, num_labels=len(LABELS))[0])
     for scope in scopes:
         seed_everything(args.seed)
-        model = scoped_model(scope, device)
+        model = scoped_model(args.model, scope, device)
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         total = total or trainable  # the full model's size, from the first (full) scope
         seconds = time_steps(model, batch, labels, settings["timed_steps"])
@@ -119,4 +119,4 @@ def main(args):
 
 
 if __name__ == "__main__":
-    run_main(main, snippet_parser(__doc__.splitlines()[0], presets=PRESETS))
+    run_main(main, snippet_parser(__doc__.splitlines()[0], default_model="minilm-l6", presets=PRESETS))
