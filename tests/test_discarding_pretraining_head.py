@@ -2,20 +2,19 @@
 
 from fieldguide.classification import LABELS, sentiment_splits
 from fieldguide.execute import run_snippet
+from fieldguide.site.claims import assert_claims
 
 NAME = "discarding_pretraining_head/new_head_full_fine_tuning"
 
 
 def test_full_fine_tuning_reaches_the_target():
     run = run_snippet(NAME)
-    print(run.stdout)
     accuracy = run.metric("accuracy")
     print(f"measured: accuracy {accuracy:.1%}, macro-F1 {run.metric('macro_f1'):.3f}, "
           f"trainable {run.metric('trainable'):,}, train {run.metric('train_seconds'):.1f} s, "
           f"peak {run.metric('peak_mb'):.0f} MB, run {run.seconds:.0f} s")
-    assert run.metric("trainable") == run.metric("total_params") > 22_000_000  # nothing frozen
-    assert accuracy >= 0.85, "issue 4 target: >= 85 % test accuracy with <= 500 labels"
-    assert run.metric("macro_f1") >= 0.85
+    # Nothing frozen; issue 4 target: >= 85 % test accuracy with <= 500 labels.
+    assert_claims(run)
 
 
 def test_saved_folder_loads_in_a_pipeline():

@@ -1,6 +1,7 @@
 """fine-tuning-pretrained-models-downstream: a gentle update works; a harsh one destroys the start."""
 
 from fieldguide.execute import run_snippet
+from fieldguide.site.claims import assert_claims
 
 
 def test_small_learning_rate_small_change_big_gain():
@@ -10,8 +11,5 @@ def test_small_learning_rate_small_change_big_gain():
     print(f"{run.metric('steps')} steps: gentle {gentle:.1%} (layers moved {moved_gentle:.2%}), "
           f"harsh {harsh:.1%} (layers moved {moved_harsh:.2%})")
     # Gentle: the weights move by a few per cent at most, and accuracy goes from chance to > 75 %.
-    assert gentle > 0.75
-    assert moved_gentle < 0.05
     # Harsh: the weights move several times further and the result is worse.
-    assert moved_harsh > 3 * moved_gentle
-    assert harsh < gentle - 0.15
+    assert_claims(run)

@@ -1,28 +1,22 @@
 """Frozen all-MiniLM-L6-v2 body + linear heads: mean-pooled, [CLS] pooler, started from label sentences."""
 
 from fieldguide.execute import run_snippet
+from fieldguide.site.claims import assert_claims
 
 NAME = "freezing_encoder_parameters/frozen_encoder_linear_head"
 
 
 def test_frozen_encoder_linear_head():
     run = run_snippet(NAME)
-    print(run.stdout)
     accuracy, trainable = run.metric("accuracy"), run.metric("trainable")
     print(f"measured: mean-pooled accuracy {accuracy:.1%} (validation {run.metric('validation_accuracy'):.1%}), "
           f"macro-F1 {run.metric('macro_f1'):.3f}, trainable {trainable:,}, train {run.metric('train_seconds'):.1f} s, "
           f"run {run.seconds:.0f} s; [CLS] pooler accuracy {run.metric('cls_accuracy'):.1%} "
           f"(validation {run.metric('cls_validation_accuracy'):.1%})")
-    assert trainable == run.metric("cls_trainable") == 384 * 3 + 3  # one linear head each; body frozen
-    assert run.metric("frozen_params") > 22_000_000
-    assert run.metric("total_params") == run.metric("frozen_params") + trainable
-    assert run.metric("cls_total_params") == run.metric("frozen_params") + 384 * 384 + 384 + trainable
-    # Measured at ci scale: mean-pooled 82.9 % (validation 84.2 %), [CLS] pooler 64.6 % (72.5 %).
-    # The readout decides how much of the frozen encoder's knowledge a linear head can use.
-    assert accuracy >= 0.78, "the mean-pooled frozen features should separate most of the sentiment"
-    assert 0.55 <= run.metric("cls_accuracy") < 0.75, "the [CLS] pooler readout is weaker, well above chance"
-    assert run.metric("readout_gap_points") >= 12  # measured 18.3 points
-    assert run.metric("validation_accuracy") > run.metric("cls_validation_accuracy") + 0.05  # 84.2 vs 72.5 %
+    # One linear head each on a frozen body; the readout decides how much of the frozen encoder's
+    # knowledge a linear head can use (mean-pooled well ahead of the [CLS] pooler); the label
+    # sentences alone are well above chance.
+    assert_claims(run)
     readouts = {r["readout"]: r for r in run.table("readouts")}
     mean_row, cls_row, named_row = (readouts[f"frozen encoder + {name}"] for name in (
         "linear head (mean-pooled)", "linear head ([CLS] pooler)", "head started from label sentences"))
@@ -50,8 +44,7 @@ def test_frozen_encoder_linear_head():
         assert mean_row[f"mean test accuracy, {n} labels"] > cls_row[f"mean test accuracy, {n} labels"]
     # The label sentences: zero-shot well above chance (measured 61.3 %); from that start 8 labels give
     # 64.3 % against 47.8 % from a random start, 32 give 74.2 % against 68.0 %; with all 480 labels the
-    # start no longer matters (82.1 % against 82.9 %).
-    assert run.metric("zero_shot_accuracy") >= 0.50
+    # start no longer matters (82.1 % against 82.9 %). (Zero-shot: claim label_sentences_zero_shot.)
     # The label sentences are chosen by validation accuracy with no labels (measured: label words
     # 48.8 %, about the message 50.4 %, about the customer 57.5 %, in the customer's words 63.3 %).
     phrasings = {r["phrasing"]: r["validation accuracy, no labels"] for r in run.table("phrasings")}

@@ -1,6 +1,7 @@
 """necessity-of-fine-tuning: frozen vectors help, but fine-tuning is what fits the task."""
 
 from fieldguide.execute import run_snippet
+from fieldguide.site.claims import assert_claims
 
 
 def test_fine_tuning_beats_frozen_vectors():
@@ -9,10 +10,6 @@ def test_fine_tuning_beats_frozen_vectors():
     hard_c, hard_t = run.metric("centroid_hard_accuracy"), run.metric("finetuned_hard_accuracy")
     print(f"zero-shot {zero:.1%}, nearest centroid {centroid:.1%}, fine-tuned {tuned:.1%}; "
           f"hard cases: centroid {hard_c:.1%}, fine-tuned {hard_t:.1%}")
-    # Without any labelled data the untuned model is well short of what the task needs.
-    assert zero < centroid - 0.10
-    # Fine-tuning on the same 480 examples is clearly better than the best frozen baseline
-    # (240 test items: a 5-point gap is about 12 items, beyond split noise of ~3 points).
-    assert tuned > centroid + 0.05
-    assert tuned > 0.80
-    assert hard_t >= hard_c
+    # Without any labelled data the untuned model is well short of what the task needs; fine-tuning
+    # on the same 480 examples is clearly better than the best frozen baseline.
+    assert_claims(run)

@@ -1,6 +1,7 @@
 """scope-of-introductory-fine-tuning: same step, different trainable sets, very different costs."""
 
 from fieldguide.execute import run_snippet
+from fieldguide.site.claims import assert_claims
 
 
 def test_trainable_sets_and_their_cost():
@@ -8,10 +9,6 @@ def test_trainable_sets_and_their_cost():
     full, head, lora = (run.metric(k) for k in ("full_trainable", "head_trainable", "lora_trainable"))
     print(f"trainable: full {full:,}, LoRA {lora:,} ({run.metric('lora_share'):.2%}), head {head:,}; "
           f"step: full {run.metric('full_step_ms'):.0f} ms, head only {run.metric('head_step_ms'):.0f} ms")
-    assert full > 22_000_000
-    assert head == 384 * 3 + 3
-    # LoRA trains exactly r * (d_in + d_out) per adapted matrix (plus the head): W + BA.
-    assert lora == run.metric("lora_formula")
-    assert run.metric("lora_share") < 0.01
-    # A frozen encoder skips the backward pass through 6 layers: the step is cheaper.
-    assert run.metric("head_speedup") > 1.2
+    # LoRA trains exactly r * (d_in + d_out) per adapted matrix (plus the head); a frozen encoder
+    # skips the backward pass through 6 layers, so its step is cheaper.
+    assert_claims(run)

@@ -1,5 +1,6 @@
-"""Claims about the lab's runs, declared once: the tests assert them, the spread benchmark
-evaluates them on every seed and CPU code path it runs.
+"""Claims about the site's runs, declared once: the tests assert them, the pages show them
+(``{{ claim <snippet> <id> }}``), the build lists them in the claims ledger and claims.json, and
+the spread benchmark evaluates the activation lab's on every seed and CPU code path it runs.
 
 A claim is an id, the sentence the page states, and its band: a Python expression over the
 snippet's metrics (``results.json``), e.g. ``"full_all - words_all <= -0.1"``. Bands are set
@@ -74,7 +75,7 @@ C = Claim
 # Bands: wider than the spread measured over seeds 0-5 and four CPU code paths (native, torch's
 # generic and AVX2 kernels, MKL_CBWR=COMPATIBLE); benchmarks/results/claim_spread.json holds the
 # values, the comments the range seen.
-CLAIMS: dict[str, list[Claim]] = {
+LAB_CLAIMS: dict[str, list[Claim]] = {
     "activating_pretrained_knowledge/synthetic_bios_activation": [
         C("no_answers_before", "Before fine-tuning the question format is new: no answers at all.",
           "before_heldout_max <= 0.02"),  # seen 0.000
@@ -164,14 +165,23 @@ def page_of(snippet: str, docs: Path) -> str | None:
     return found[0].relative_to(docs).as_posix() if found else None
 
 
+def badged(docs: Path) -> set[tuple[str, str]]:
+    """(snippet, claim id) of every claim a page or fragment shows with a badge."""
+    text = "\n".join(p.read_text(encoding="utf-8") for folder in (docs, docs.parent / "snippets")
+                     for p in folder.rglob("*.md"))
+    return set(re.findall(r"\{\{\s*claim\s+([\w/.-]+)\s+([\w.-]+)\s*\}\}", text))
+
+
 def ledger(run_snippet, docs: Path) -> list[dict]:
-    """One record per declared claim, from this build's runs (fields as in claims.json)."""
-    rows = []
+    """One record per declared claim, from this build's runs (fields as in claims.json); a claim
+    its page shows carries the anchor of its badge, a check no sentence states has none."""
+    rows, shown = [], badged(docs)
     for snippet, claims in CLAIMS.items():
         run = run_snippet(snippet)
         settings = run.results.get("settings", {})
         for claim, held, values in check(snippet, run.results):
-            rows.append({"page": page_of(snippet, docs), "anchor": anchor(snippet, claim.id), "snippet": snippet,
+            rows.append({"page": page_of(snippet, docs), "snippet": snippet,
+                         "anchor": anchor(snippet, claim.id) if (snippet, claim.id) in shown else None,
                          "id": claim.id, "text": claim.text, "measured": values, "band": claim.band,
                          "held": held, "published": claim.published, "scale": settings.get("scale"),
                          "seeds": run.results.get("metrics", {}).get("seeds", {}).get("value", settings.get("seed")),
@@ -185,3 +195,10 @@ def assert_claims(run) -> None:
     text, failed = report(run.name, run.results)
     print(text)
     assert not failed, f"{run.name}: claims not held: {', '.join(failed)}\n{text}"
+
+
+from fieldguide.site.claims_real_models import REAL_MODEL_CLAIMS  # noqa: E402
+
+# Every claim the site states: the activation lab's (bands from the measured spread) and the real
+# checkpoints' (claims_real_models).
+CLAIMS: dict[str, list[Claim]] = {**LAB_CLAIMS, **REAL_MODEL_CLAIMS}

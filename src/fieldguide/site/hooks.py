@@ -71,7 +71,8 @@ def claims_ledger_markdown(docs: Path, page_path: str) -> str:
              "| page | claim | measured | band | held | published figure |", "|---|---|---|---|---|---|"]
     for r in rows:
         link = posixpath.relpath(r["page"], here or ".") if r["page"] else None
-        page = f"[{r['page'].rsplit('/', 1)[-1].removesuffix('.md')}]({link}#{r['anchor']})" if link else r["snippet"]
+        target = f"{link}#{r['anchor']}" if r["anchor"] else link
+        page = f"[{r['page'].rsplit('/', 1)[-1].removesuffix('.md')}]({target})" if link else r["snippet"]
         measured = ", ".join(f"{k} = {v:.3f}" if isinstance(v, float) else f"{k} = {v}" for k, v in r["measured"].items())
         cells = [page, r["text"], measured, f"`{r['band']}`", "yes" if r["held"] else "**no**", r["published"]]
         lines.append("| " + " | ".join(c if i in (0, 3) else html.escape(str(c)).replace("|", "\\|")

@@ -1,0 +1,267 @@
+"""Claims about the runs of real checkpoints (all-MiniLM-L6-v2, SmolLM2-135M-Instruct), declared
+once: each snippet's test asserts them (``assert_claims``) and its page shows them where it states
+them (``{{ claim <snippet> <id> }}``).
+
+The bands are the thresholds the tests asserted before they moved here, unchanged; the comments
+say what was measured. ``fieldguide.site.claims`` merges these into ``CLAIMS`` at its end: import
+them from there (importing this module first would be a circular import).
+"""
+
+from __future__ import annotations
+
+from fieldguide.site.claims import Claim
+
+C = Claim
+REAL_MODEL_CLAIMS: dict[str, list[Claim]] = {
+    "activating_pretrained_knowledge/smollm2_capitals": [
+        # Before: it knows many capitals but almost never answers in the bare format.
+        C("bare_format_rare", "Before fine-tuning it answers almost none of the held-out countries in the bare format.",
+          "exact_before <= 0.05 * n_heldout"),
+        C("knows_many_capitals", "Asked plainly, it names the right capital for at least a quarter of them.",
+          "latent_ceiling >= 0.25 * n_heldout"),
+        # After the gentle recipe: a large share of the latent ceiling, on held-out countries...
+        C("gentle_half_of_ceiling", "The gentle recipe answers at least half of the latent ceiling exactly.",
+          "gentle_exact >= 0.5 * latent_ceiling"),
+        # ...overwhelmingly countries it already knew; unknown ones mostly stay wrong.
+        C("gentle_right_where_known", "Its correct answers are overwhelmingly countries it already knew.",
+          "gentle_right_known_share >= 0.85"),
+        C("gentle_unknown_stay_wrong", "Of the countries it did not know, few became correct.",
+          "gentle_unknown_learned_share <= 0.10"),
+        # The desired answers became much more likely, training a tiny share of parameters.
+        C("gentle_logprob_rises", "The log-probability of the desired answers rises by at least 2 nats.",
+          "gentle_logprob >= logprob_before + 2.0"),
+        C("gentle_tiny_share", "The gentle recipe trains at most 2 % of the parameters.",
+          "gentle_trainable_share <= 0.02"),
+        # The gentle recipe keeps what the model knew; the aggressive one destroys much of it
+        # and gets fewer held-out answers right, though it trains on the same 48 countries.
+        C("gentle_keeps_knowledge", "After the gentle recipe it still knows at least 90 % of the capitals it knew.",
+          "gentle_knowledge_kept_share >= 0.9"),
+        C("aggressive_damages_knowledge", "The aggressive recipe keeps at most 80 % of what the gentle one keeps.",
+          "aggressive_knowledge_kept <= 0.8 * gentle_knowledge_kept"),
+        C("aggressive_fewer_right", "The aggressive recipe gets fewer held-out countries right than the gentle one.",
+          "aggressive_exact < gentle_exact"),
+        # ...while fitting its own training countries better: memorising, not activating.
+        C("aggressive_memorises", "Yet it fits its own training countries at least 20 points better.",
+          "aggressive_train_exact >= gentle_train_exact + 0.2"),
+    ],
+    "applications_of_ptms/one_encoder_many_uses": [
+        # The page says: with no training at all, every use is far above chance.
+        C("routing_above_chance", "Nearest-neighbour routing is right more than four times as often as chance.",
+          "routing_accuracy > 4 * (1 / n_domains)"),
+        C("sentiment_above_chance", "A 5-neighbour vote gets sentiment right more than 15 points above chance (33 %).",
+          "knn_sentiment_accuracy > 0.33 + 0.15"),
+        C("clusters_above_chance", "k-means clusters are more than three times purer than chance.",
+          "cluster_purity > 3 * (1 / n_domains)"),
+    ],
+    "discarding_pretraining_head/new_head_full_fine_tuning": [
+        C("nothing_frozen", "Every one of the model's more than 22 million parameters trains.",
+          "trainable == total_params > 22_000_000"),  # nothing frozen
+        # issue 4 target: >= 85 % test accuracy with <= 500 labels
+        C("accuracy_target", "With all 480 labels full fine-tuning reaches at least 85 % test accuracy.",
+          "accuracy >= 0.85"),
+        C("macro_f1_target", "Its macro-F1 is at least 0.85.", "macro_f1 >= 0.85"),
+    ],
+    "downstream_task_and_architecture/heads_on_one_body": [
+        C("same_body", "Every head sits on the same pre-trained body.", "all_same_body is True"),
+        C("body_size", "The shared body has more than 22 million pre-trained parameters.",
+          "body_params > 22_000_000"),
+        # New parameters are exactly the head: hidden size 384 times the outputs, plus biases.
+        C("classifier_head_size", "A 3-way classifier adds exactly 384 x 3 weights and 3 biases.",
+          "classifier_new_params == 384 * 3 + 3"),
+        C("tagger_head_size", "A 5-tag token tagger adds exactly 384 x 5 weights and 5 biases.",
+          "token_tagger_new_params == 384 * 5 + 5"),
+        C("qa_head_size", "Span extraction adds exactly 384 x 2 weights and 2 biases.",
+          "qa_new_params == 384 * 2 + 2"),
+        C("heads_tiny", "No head is more than 0.01 % of the model.", "max_new_share < 0.0001"),
+        # chance, give or take the noise of 240 examples
+        C("untrained_at_chance", "Untrained, the sentiment head scores about chance (33.3 %).",
+          "0.20 <= untrained_head_accuracy <= 0.45"),
+    ],
+    "fine_tuning_pretrained_models_downstream/gentle_vs_harsh": [
+        # Gentle: the weights move by a few per cent at most, and accuracy goes from chance to > 75 %.
+        C("gentle_learns", "The gentle run reaches more than 75 % on held-out messages.", "gentle_accuracy > 0.75"),
+        C("gentle_moves_little", "It moves the transformer layers by less than 5 % of their size.",
+          "gentle_change_layers < 0.05"),
+        # Harsh: the weights move several times further and the result is worse.
+        C("harsh_moves_more", "The harsh run moves them more than three times as far.",
+          "harsh_change_layers > 3 * gentle_change_layers"),
+        C("harsh_worse", "The harsh run ends more than 15 points below the gentle one.",
+          "harsh_accuracy < gentle_accuracy - 0.15"),
+    ],
+    "fine_tuning_sequence_encoding_models/lora_encoder": [
+        C("small_share", "LoRA trains less than 2 % of the model.", "trainable_share < 0.02"),
+        C("accuracy_80", "With all 480 labels LoRA reaches at least 80 % test accuracy.", "accuracy >= 0.80"),
+    ],
+    "fine_tuning_standard_adaptation_llms/sft_full_vs_lora": [
+        # LoRA trains a few percent of the weights; full fine-tuning trains all of them
+        C("full_trains_all", "Full fine-tuning trains every weight.", "full_trainable_share == 1.0"),
+        C("lora_few_percent", "LoRA trains less than 3 % of the model.", "lora_trainable_share < 0.03"),
+        # both learn: held-out loss on the responses falls clearly
+        C("full_learns", "Full fine-tuning lowers the held-out loss on the responses by more than 0.3.",
+          "full_heldout < heldout_before - 0.3"),
+        C("lora_learns", "LoRA lowers the held-out loss on the responses by more than 0.3.",
+          "lora_heldout < heldout_before - 0.3"),
+        # and LoRA is within reach of full fine-tuning at this data size
+        C("lora_near_full", "LoRA's held-out loss is within 0.4 of full fine-tuning's.",
+          "abs(lora_heldout - full_heldout) < 0.4"),
+        # the reason to mask the prompt: most tokens are prompt/template, and training on them
+        # leaves the responses worse off than training on the responses alone
+        C("responses_minority", "Fewer than 35 % of the training tokens are response tokens.",
+          "response_token_share < 0.35"),
+        C("masking_helps", "With the prompt masked the held-out response loss is more than 0.1 lower.",
+          "lora_heldout < lora_all_tokens_heldout - 0.1"),
+        # full fine-tuning holds gradients and AdamW moments for every weight
+        C("full_memory", "Full fine-tuning adds more than twice LoRA's memory.",
+          "full_peak_mb > 2 * lora_peak_mb"),
+    ],
+    "freezing_encoder_parameters/frozen_encoder_linear_head": [
+        C("one_linear_head", "Each head is one 384 x 3 linear layer; the body is frozen.",
+          "trainable == cls_trainable == 384 * 3 + 3"),  # one linear head each; body frozen
+        C("frozen_body_size", "The frozen body has more than 22 million parameters.",
+          "frozen_params > 22_000_000"),
+        C("total_is_body_plus_head", "The mean-pooled model is the frozen body plus its head.",
+          "total_params == frozen_params + trainable"),
+        C("cls_total_adds_pooler", "The [CLS] model adds the 384 x 384 pooler to the body and head.",
+          "cls_total_params == frozen_params + 384 * 384 + 384 + trainable"),
+        # Measured at ci scale: mean-pooled 82.9 % (validation 84.2 %), [CLS] pooler 64.6 % (72.5 %).
+        # The readout decides how much of the frozen encoder's knowledge a linear head can use.
+        # the mean-pooled frozen features should separate most of the sentiment
+        C("mean_pooled_accuracy", "Read through the mean-pooled vector, the frozen body reaches at least 78 %.",
+          "accuracy >= 0.78"),
+        # the [CLS] pooler readout is weaker, well above chance
+        C("cls_weaker", "Read through the [CLS] pooler it is weaker, yet well above chance.",
+          "0.55 <= cls_accuracy < 0.75"),
+        C("readout_gap", "The [CLS] readout is at least 12 points behind.",
+          "readout_gap_points >= 12"),  # measured 18.3 points
+        C("readout_gap_validation", "On the validation split too, the mean-pooled readout leads by over 5 points.",
+          "validation_accuracy > cls_validation_accuracy + 0.05"),  # 84.2 vs 72.5 %
+        # The label sentences: zero-shot well above chance (measured 61.3 %).
+        C("label_sentences_zero_shot", "With no labels, the head started from label sentences gets at least 50 %.",
+          "zero_shot_accuracy >= 0.50"),
+    ],
+    "llm_alignment/token_shift_probe": [
+        C("shares_sum_to_one", "Every answer token is unshifted, marginal or shifted.",
+          "abs(unshifted_share + marginal_share + shifted_share - 1) < 1e-6"),
+        # the tuned model's own greedy tokens rank 1 under itself
+        C("greedy_self_consistent", "The tuned model's own greedy tokens rank first under itself.",
+          "greedy_check > 0.98"),
+        # as in URIAL: most tokens are unshifted, a minority shifted
+        C("mostly_unshifted", "Most answer tokens are the untuned model's own first choice.",
+          "unshifted_share > 0.6"),
+        C("shifted_minority", "A minority of the tokens are shifted.", "0.02 < shifted_share < 0.3"),
+        # and the shifts crowd the start of the answer more than tokens in general do
+        C("shifts_early", "Shifted tokens crowd the start of the answer more than tokens in general.",
+          "shifted_early_share > early_token_share"),
+    ],
+    "llm_alignment/dpo_concise": [
+        # the written-out loss starts at log 2 (policy = reference) and falls
+        C("loss_starts_log2", "The loss starts at log 2.", "abs(loss_first - 0.6931) < 0.01"),
+        C("loss_falls", "The loss falls below 0.5.", "loss_last < 0.5"),
+        # held-out pairs, with filler phrases never trained on: the margin rises and ranks them right
+        C("margin_starts_zero", "The held-out margin starts at 0.", "margin_start == 0"),
+        C("margin_rises", "The held-out margin rises above 3 nats.", "margin_end > 3"),
+        C("ranks_heldout", "At least 80 % of the held-out pairs are ranked the right way.", "accuracy_end >= 0.8"),
+        # while the policy stays close to the reference (nats per response token)
+        C("stays_near_reference", "The KL divergence from the reference stays below 0.5 nats per token.",
+          "kl_end < 0.5"),
+        # trl's DPOTrainer on the same data and settings gets to the same place
+        C("trl_loss_starts_log2", "trl's loss starts at log 2 too.", "abs(trl_loss_first - 0.6931) < 0.01"),
+        C("trl_ranks_heldout", "trl ranks at least 80 % of the held-out pairs right.", "trl_accuracy_end >= 0.8"),
+        C("trl_same_margin", "trl's margin is within 40 % of ours.",
+          "abs(trl_margin_end - margin_end) < 0.4 * margin_end"),
+        C("trl_near_reference", "trl's policy stays within 0.5 nats per token of the reference.",
+          "trl_kl_end < 0.5"),
+        # the page's caveat: the margin grows mostly by pushing the rejected texts down, and a few
+        # steps on fixed pairs barely change how long the greedy answers are
+        C("margin_from_rejected", "Most of the margin comes from pushing the rejected texts down.",
+          "-rejected_end > 2 * abs(chosen_end)"),
+        C("length_barely_changes", "The greedy answers keep more than 70 % of their length.",
+          "length_after > 0.7 * length_before"),
+    ],
+    "necessity_of_fine_tuning/frozen_vs_finetuned": [
+        # Without any labelled data the untuned model is well short of what the task needs.
+        C("zero_shot_short", "Zero-shot is more than 10 points below the class centroids.",
+          "zero_shot_accuracy < centroid_accuracy - 0.10"),
+        # Fine-tuning on the same 480 examples is clearly better than the best frozen baseline
+        # (240 test items: a 5-point gap is about 12 items, beyond split noise of ~3 points).
+        C("beats_centroid", "Fine-tuning beats the class centroids by more than 5 points.",
+          "finetuned_accuracy > centroid_accuracy + 0.05"),
+        C("finetuned_above_80", "Fine-tuning reaches more than 80 %.", "finetuned_accuracy > 0.80"),
+        C("hard_no_worse", "On the hard cases fine-tuning does at least as well as the centroids.",
+          "finetuned_hard_accuracy >= centroid_hard_accuracy"),
+    ],
+    "scope_of_introductory_fine_tuning/what_gets_trained": [
+        C("full_size", "Full fine-tuning updates more than 22 million parameters.", "full_trainable > 22_000_000"),
+        C("head_size", "The head alone is one 384 x 3 linear layer.", "head_trainable == 384 * 3 + 3"),
+        # LoRA trains exactly r * (d_in + d_out) per adapted matrix (plus the head): W + BA.
+        C("lora_matches_formula", "LoRA trains exactly r(d_in + d_out) per adapted matrix plus the head.",
+          "lora_trainable == lora_formula"),
+        C("lora_under_1pc", "LoRA trains less than 1 % of the model.", "lora_share < 0.01"),
+        # A frozen encoder skips the backward pass through 6 layers: the step is cheaper.
+        C("head_step_faster", "With the encoder frozen the step is more than 1.2 times faster.",
+          "head_speedup > 1.2"),
+    ],
+    "selecting_adaptation_strategy/compare_strategies": [
+        # issue 4 target: >= 85 % with <= 500 labels
+        C("best_85", "With all 480 labels the best approach reaches at least 85 %.", "best_accuracy >= 0.85"),
+        # Issue 4's target "frozen within 10 points of full fine-tuning": the linear head on the frozen
+        # body's mean-pooled token vectors (how this sentence encoder was pre-trained to be read)
+        # measured 8.7 points at ci scale (82.9 % vs 91.7 %). The [CLS] pooler readout of the same
+        # frozen body is 27.1 points behind; its page shows both.
+        C("frozen_within_10", "The frozen encoder with a linear head is within 10 points of full fine-tuning.",
+          "0 < frozen_vs_full_points <= 10"),
+        C("frozen_tiny_share", "It trains less than 0.1 % of the parameters full fine-tuning trains.",
+          "frozen_param_share < 0.001"),
+        # Issue 4: the pre-trained encoder beats the random-init control by >= 20 points at every label count.
+        C("gap_min_is_min", "The smallest gap reported is the smallest of the four.",
+          "pretraining_gap_min_points == min(gap_at_8, gap_at_32, gap_at_128, gap_at_480)"),
+        C("gap_20_everywhere", "Pre-training leads the random-init control by at least 20 points at every label count.",
+          "min(gap_at_8, gap_at_32, gap_at_128, gap_at_480) >= 20"),
+        # The page: at 8 labels the margin comes from the head started from label sentences.
+        C("named_best_at_8", "At 8 labels the best pre-trained approach is the head started from label sentences.",
+          'best_at_8 == "named"'),
+        C("label_sentences_carry_8", "Without label sentences the lead at 8 labels falls below 20 points.",
+          "gap_without_label_sentences_at_8 < 20 <= gap_at_8"),
+        # The decision prose: label sentences for no or few labels, a frozen head from a few dozen to a
+        # hundred, full fine-tuning with all 480; prompting costs far more per message.
+        C("named_zero_shot_50", "With no labels the head started from label sentences gets at least 50 %.",
+          "named_zero_shot_accuracy >= 0.50"),  # well above chance (33 %) with no labels
+        C("named_beats_prompting", "With no labels it beats calibrated zero-shot prompting of SmolLM2.",
+          "named_zero_shot_accuracy > zero_shot_calibrated_accuracy"),  # and above prompting SmolLM2
+        C("named_leads_at_8", "At 8 labels the head started from label sentences leads every other by over 5 points.",
+          "named_at_8 > max(frozen_at_8, full_at_8, lora_at_8) + 0.05"),
+        # a frozen head leads the fine-tuned encoders at 32 and at 128 labels
+        C("frozen_leads_32_128", "At 32 and 128 labels a frozen head leads the fine-tuned encoders by over 3 points.",
+          "max(named_at_32, frozen_at_32) > max(full_at_32, lora_at_32) + 0.03"
+          " and max(named_at_128, frozen_at_128) > max(full_at_128, lora_at_128) + 0.03"),
+        C("full_leads_at_480", "With all 480 labels full fine-tuning leads the frozen head by over 3 points.",
+          "full_at_480 > frozen_at_480 + 0.03"),
+        # "the fine-tuning curves rise steeply from 128 to 480 labels" (measured +14 and +39 points)
+        C("steep_rise", "Full fine-tuning and LoRA each gain at least 8 points from 128 to 480 labels.",
+          "full_at_480 - full_at_128 >= 0.08 and lora_at_480 - lora_at_128 >= 0.08"),
+        C("full_beats_prompting", "Full fine-tuning beats calibrated prompting, zero- and few-shot.",
+          "full_accuracy > max(zero_shot_calibrated_accuracy, few_shot_calibrated_accuracy)"),
+        # Costs the prose states: prompting is many times slower per message; encoders train in a
+        # minute or less and classify 100 messages in about a second.
+        C("prompting_slower", "Prompting is more than five times slower per message than the encoder.",
+          "prompting_infer_per_100 > 5 * encoder_infer_per_100"),
+        C("encoders_train_in_a_minute", "Every encoder approach trains in a minute or less.",
+          "encoder_train_seconds_max <= 60"),
+        C("encoders_infer_fast", "Every encoder approach classifies 100 messages in at most 1.5 s.",
+          "encoder_infer_per_100_max <= 1.5"),
+        # issue 4: all of its snippets together at ci scale on 2 cores, 180 s targeted. Wall time of
+        # the five approach snippets, summed from their runs in this suite. Measured on idle cores:
+        # 186 s before the ci presets were cut (full fine-tuning 53, control 59, LoRA 34, prompting
+        # 31, frozen 10); 173 s after (46, 48, 31, 34, 14). The guard allows 10 % for a busier machine.
+        C("time_budget", "All five approach snippets together run within 10 % of the 180 s budget.",
+          "seconds_all_sources <= 1.1 * 180"),
+    ],
+    "textual_instructions_task_adaptation/instruction_generalisation": [
+        # the seen tasks are learned
+        C("seen_learned", "Exact match on the trained tasks rises by more than 30 points.",
+          "seen_exact_after > seen_exact_before + 0.3"),
+        # and exact-format answers rise on tasks never trained on
+        C("unseen_exact_rises", "On the held-out tasks exact match rises by more than 15 points.",
+          "unseen_exact_after > unseen_exact_before + 0.15"),
+    ],
+}
