@@ -1,5 +1,6 @@
 """The activation lab's plumbing: the synthetic world is what the pages say it is."""
 
+import os
 from dataclasses import replace
 
 from fieldguide import tiny_gpt as lab
@@ -53,11 +54,14 @@ def test_pretrain_key_follows_the_configs_and_the_cpu_code_path(monkeypatch):
     assert key != lab.pretrain_key(world.config, model, replace(train, steps=train.steps + 1), "cpu")
     assert key != lab.pretrain_key(world.config, replace(model, d_model=32), train, "cpu")
     # Another code path pre-trains anew: a cached checkpoint would hide its trajectory.
-    for name, value in (("ATEN_CPU_CAPABILITY", "default"), ("MKL_CBWR", "COMPATIBLE"),
-                        ("FIELDGUIDE_TORCH_THREADS", "2")):
-        monkeypatch.setenv(name, value)
+    for name in ("ATEN_CPU_CAPABILITY", "MKL_CBWR", "FIELDGUIDE_TORCH_THREADS"):
+        before = os.environ.get(name)
+        monkeypatch.setenv(name, f"{before}-another-value")  # differs from whatever the run exported
         assert key != lab.pretrain_key(world.config, model, train, "cpu"), name
-        monkeypatch.delenv(name)
+        if before is None:
+            monkeypatch.delenv(name)
+        else:
+            monkeypatch.setenv(name, before)
     assert key == lab.pretrain_key(world.config, model, train, "cpu")
 
 

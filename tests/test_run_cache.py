@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -61,11 +62,14 @@ def test_the_key_holds_the_device_used_and_the_result_environment(demo, monkeypa
     plain = execute.run_key("demo/count", args)
     assert execute.run_key("demo/count", ["--scale", "ci", "--device", "cuda"]) != plain or \
         execute.device_used("cuda") == execute.device_used("cpu")  # the same where no GPU is present
-    for name, value in (("ATEN_CPU_CAPABILITY", "default"), ("MKL_CBWR", "COMPATIBLE"), ("OMP_NUM_THREADS", "1"),
-                        ("FIELDGUIDE_TORCH_THREADS", "2")):
-        monkeypatch.setenv(name, value)
+    for name in ("ATEN_CPU_CAPABILITY", "MKL_CBWR", "OMP_NUM_THREADS", "FIELDGUIDE_TORCH_THREADS"):
+        before = os.environ.get(name)
+        monkeypatch.setenv(name, f"{before}-another-value")  # differs from whatever the run exported
         assert execute.run_key("demo/count", args) != plain, name
-        monkeypatch.delenv(name)
+        if before is None:
+            monkeypatch.delenv(name)
+        else:
+            monkeypatch.setenv(name, before)
     monkeypatch.setenv("FIELDGUIDE_NETGUARD_LOG", "/tmp/elsewhere.log")  # where a log goes changes nothing
     assert execute.run_key("demo/count", args) == plain
     record = json.loads((execute.run_snippet("demo/count", scale="ci", device="cpu", quiet=True).out

@@ -241,20 +241,12 @@ REAL_MODEL_CLAIMS: dict[str, list[Claim]] = {
           "full_at_480 - full_at_128 >= 0.08 and lora_at_480 - lora_at_128 >= 0.08"),
         C("full_beats_prompting", "Full fine-tuning beats calibrated prompting, zero- and few-shot.",
           "full_accuracy > max(zero_shot_calibrated_accuracy, few_shot_calibrated_accuracy)"),
-        # Costs the prose states: prompting is many times slower per message; encoders train in a
-        # minute or less and classify 100 messages in about a second.
+        # The cost the prose states as a comparison: prompting is many times slower per message.
         C("prompting_slower", "Prompting is more than five times slower per message than the encoder.",
           "prompting_infer_per_100 > 5 * encoder_infer_per_100"),
-        C("encoders_train_in_a_minute", "Every encoder approach trains in a minute or less.",
-          "encoder_train_seconds_max <= 60"),
-        C("encoders_infer_fast", "Every encoder approach classifies 100 messages in at most 1.5 s.",
-          "encoder_infer_per_100_max <= 1.5"),
-        # issue 4: all of its snippets together at ci scale on 2 cores, 180 s targeted. Wall time of
-        # the five approach snippets, summed from their runs in this suite. Measured on idle cores:
-        # 186 s before the ci presets were cut (full fine-tuning 53, control 59, LoRA 34, prompting
-        # 31, frozen 10); 173 s after (46, 48, 31, 34, 14). The guard allows 10 % for a busier machine.
-        C("time_budget", "All five approach snippets together run within 10 % of the 180 s budget.",
-          "seconds_all_sources <= 1.1 * 180"),
+        # Absolute wall times (the encoders train in about 15-20 s and classify 100 messages in
+        # 0.2-1.3 s here, depending on the CPU code path) are stated on the page as this build's
+        # measurements, not claimed: another machine is slower or faster.
     ],
     "textual_instructions_task_adaptation/instruction_generalisation": [
         # the seen tasks are learned
