@@ -92,7 +92,7 @@ LAB_CLAIMS: dict[str, list[Claim]] = {
     ],
     "activating_pretrained_knowledge/synthetic_extractability": [
         C("both_memorise", "Both pre-trainings store the facts (biography recall).",
-          "min(single_memorised_min, augmented_memorised_min) >= 0.9"),  # seen 0.964-1.000
+          "min(single_memorised_min, augmented_memorised_min) >= 0.9"),  # seen 0.952-1.000
         C("both_fit", "Both fit the fine-tuned half.",
           "min(single_tuned_min, augmented_tuned_min) >= 0.9"),  # seen 0.996-1.000
         C("single_not_extractable", "One biography per person: held-out answers stay low.",
@@ -102,15 +102,15 @@ LAB_CLAIMS: dict[str, list[Claim]] = {
           "96.6 % (multi5 + permute) vs 9.7 % (bioS single), N = 100,000 people: Allen-Zhu & Li, arXiv 2309.14316"),  # seen 0.53-0.72
     ],
     "activating_pretrained_knowledge/synthetic_translation": [
-        C("no_translation_before", "Before fine-tuning it continues the prose.", "before_max <= 0.03"),
+        C("no_translation_before", "Before fine-tuning it continues the prose.", "before_max <= 0.03"),  # seen 0.000
         C("unlocks_heldout_pairs", "A dozen pairs unlock most held-out pairs (mean over the seeds).",
-          "after >= 0.5"),
-        C("control_fits", "The random-init control fits its pairs...", "control_tuned_min >= 0.9"),
-        C("control_translates_none", "...and translates almost none of the others.", "control_max <= 0.06"),
+          "after >= 0.5"),  # seen 0.625-0.917 (mean of two seeds; single seeds 0.528-0.917)
+        C("control_fits", "The random-init control fits its pairs...", "control_tuned_min >= 0.9"),  # seen 1.000
+        C("control_translates_none", "...and translates almost none of the others.", "control_max <= 0.06"),  # seen 0.000
     ],
     "broad_applications_fine_tuning_llms/synthetic_token_shift": [
         C("answers_right", "The fine-tuned model states right facts about held-out people.",
-          "answers_right >= 0.7"),  # seen 0.884-0.904
+          "answers_right >= 0.7"),  # seen 0.884-0.960
         C("style_shifted", "At least nine in ten style tokens are shifted.", "shifted_style >= 0.9",
           "7.8 % of tokens shifted, mostly stylistic (Llama-2-7b -> chat): Lin et al., arXiv 2312.01552"),  # seen 1.000
         C("facts_in_base_top3", "Facts are mostly within the base model's top three.",
@@ -133,9 +133,9 @@ LAB_CLAIMS: dict[str, list[Claim]] = {
         C("words_50_share", "Fifty examples give most of the all-data accuracy.",
           "words_50_share >= 0.6"),  # seen 0.728-0.898
         C("words_flat_after_125", "125 examples give nearly all of it.", "words_125_share >= 0.85",
-          "2K -> 32K examples plateaus (7B ablation): Zhou et al., LIMA, arXiv 2305.11206"),  # 0.925-0.983
+          "2K -> 32K examples plateaus (7B ablation): Zhou et al., LIMA, arXiv 2305.11206"),  # seen 0.925-0.983
         C("absent_at_chance", "People absent from pre-training stay near chance.",
-          "absent_max <= 0.10"),  # seen 0.048
+          "absent_max <= 0.10"),  # seen 0.048-0.056
     ],
     "fine_tuning_strategies/synthetic_lora_rank": [
         C("full_answers_heldout", "Full fine-tuning answers most held-out questions.",
