@@ -5,6 +5,7 @@
 #   bash dev.sh build [--no-exec]   set up and build the site into site/ (strict)
 #   bash dev.sh setup               only set up the virtual environment in .venv
 #   bash dev.sh bench               time the suite phase by phase from a clean clone (benchmarks/suite_time.py)
+#   bash dev.sh wheel               build dist/fieldguide-<version>-py3-none-any.whl (the runtime a snippet imports)
 # --no-exec: preview prose at once; pages then say their results were not executed.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -42,6 +43,10 @@ setup() {
         pip_quiet install --no-deps --no-build-isolation -e .
         echo "$want" > "$VENV/.setup-stamp"
     fi
+    # The build machinery (src/fieldguide_site) is importable here, never in the wheel.
+    local site_packages
+    site_packages=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+    echo "$PWD/src" > "$site_packages/fieldguide_site.pth"
 }
 
 browser() {
@@ -61,6 +66,14 @@ browser() {
     echo "dev.sh: chromium is not installed and cannot be installed here (needs Debian's apt-get as root or with sudo): the browser tests will be skipped" >&2
 }
 
+wheel() {
+    # The runtime package only (pyproject's packages.find), its data sets included.
+    rm -rf build/ src/*.egg-info/build 2>/dev/null || true
+    "$PY" -m pip wheel -q --no-deps --no-build-isolation --disable-pip-version-check -w "$1" . >&2
+    rm -rf build/
+    ls "$1"/fieldguide-*-py3-none-any.whl
+}
+
 exec_flag() {
     if [ "${1:-}" = "--no-exec" ]; then export FIELDGUIDE_EXECUTE=0; fi
 }
@@ -72,5 +85,6 @@ case "$cmd" in
     serve) exec_flag "${1:-}"; setup; exec "$VENV/bin/mkdocs" serve --strict -a 127.0.0.1:8000 ;;
     test)  setup; browser; exec "$PY" -m pytest "$@" ;;
     bench) setup; exec "$PY" benchmarks/suite_time.py "$@" ;;
-    *) echo "dev.sh: unknown command '$cmd' (use serve, test, build, setup or bench)" >&2; exit 2 ;;
+    wheel) setup; wheel "${1:-dist}" ;;
+    *) echo "dev.sh: unknown command '$cmd' (use serve, test, build, setup, bench or wheel)" >&2; exit 2 ;;
 esac

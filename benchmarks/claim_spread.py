@@ -33,8 +33,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from fieldguide.execute import library_modules  # noqa: E402
-from fieldguide.site.claims import LAB_CLAIMS as CLAIMS, check, metric_values  # noqa: E402
+from fieldguide_site.execute import library_modules  # noqa: E402
+from fieldguide.claims import LAB_CLAIMS as CLAIMS, check, metric_values  # noqa: E402
 
 # Environment of each CPU code path: torch's kernel dispatch level and MKL's code path.
 PATHS = {

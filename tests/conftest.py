@@ -20,7 +20,7 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
     [str(_GUARD_DIR), *filter(None, [os.environ.get("PYTHONPATH")])])
 _LOG.unlink(missing_ok=True)
 
-from fieldguide import netguard  # noqa: E402
+from fieldguide_site import netguard  # noqa: E402
 
 netguard.install()
 
@@ -62,7 +62,7 @@ def lab_snippets_two_at_a_time(request):
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from fieldguide.execute import SnippetFailed, run_snippet
+    from fieldguide_site.execute import SnippetFailed, run_snippet
 
     sources = "\n".join({Path(item.fspath).read_text(encoding="utf-8") for item in request.session.items})
     wanted = [name for name in LAB_IN_PAIRS if f'"{name}"' in sources]

@@ -52,6 +52,8 @@ def main() -> None:
         cases["unknown --model"] = ["--model", "smollm9"]
         cases["missing --model folder"] = ["--model", str(scratch / "no-such-model")]
         cases["hub id while offline"] = ["--model", "SomeOrg/not-a-cached-model"]
+    if "--sources" in help_run["stdout"]:
+        cases["--sources without the runs"] = ["--sources", str(scratch)]
     results = {}
     for name, argv in cases.items():
         if "--out" not in argv:

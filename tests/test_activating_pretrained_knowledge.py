@@ -1,10 +1,10 @@
 """Claims of 'Fine-Tuning as a Mechanism for Activating Pre-Trained Knowledge', at ci scale.
 
-The claims and their bands live in ``fieldguide.site.claims_real_models``.
+The claims and their bands live in ``fieldguide.claims_real_models``.
 """
 
-from fieldguide.execute import run_snippet
-from fieldguide.site.claims import assert_claims
+from fieldguide_site.execute import run_snippet
+from fieldguide.claims import assert_claims
 
 
 def test_smollm2_capitals_fine_tuning_activates_known_answers():

@@ -1,12 +1,12 @@
 """Claims of the activation lab on 'Fine-Tuning as a Mechanism for Activating Pre-Trained
 Knowledge' (section "In a controlled world"), at ci scale.
 
-The claims and their bands live in ``fieldguide.site.claims``; the bands contain the spread
+The claims and their bands live in ``fieldguide.claims``; the bands contain the spread
 measured across seeds and CPU code paths by ``benchmarks/claim_spread.py``.
 """
 
-from fieldguide.execute import run_snippet
-from fieldguide.site.claims import assert_claims
+from fieldguide_site.execute import run_snippet
+from fieldguide.claims import assert_claims
 
 
 def test_synthetic_bios_activation_pretrained_answers_heldout_people_random_init_does_not():

@@ -1,7 +1,7 @@
 """applications-of-ptms: one frozen encoder serves search, routing, classification, clustering."""
 
-from fieldguide.execute import run_snippet
-from fieldguide.site.claims import assert_claims
+from fieldguide_site.execute import run_snippet
+from fieldguide.claims import assert_claims
 
 
 def test_one_frozen_encoder_beats_chance_on_every_use():

@@ -5,7 +5,7 @@ import subprocess
 import sys
 import tempfile
 
-from fieldguide.execute import REPO, cached_check
+from fieldguide_site.execute import REPO, cached_check
 
 
 def test_sft_speed_benchmark_runs():

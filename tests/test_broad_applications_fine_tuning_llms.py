@@ -1,7 +1,7 @@
-"""Claims of 'Broad Applications of Fine-Tuning LLMs', at ci scale (bands: fieldguide.site.claims)."""
+"""Claims of 'Broad Applications of Fine-Tuning LLMs', at ci scale (bands: fieldguide.claims)."""
 
-from fieldguide.execute import run_snippet
-from fieldguide.site.claims import assert_claims
+from fieldguide_site.execute import run_snippet
+from fieldguide.claims import assert_claims
 
 
 def test_synthetic_token_shift_format_tokens_shift_facts_do_not():

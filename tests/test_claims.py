@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from fieldguide.execute import SnippetRun, snippet_path
-from fieldguide.site import executed_results
-from fieldguide.site.claims import CLAIMS, LAB_CLAIMS, Claim, anchor, badged, check, page_of
+from fieldguide_site.execute import SnippetRun, snippet_path
+from fieldguide_site import executed_results
+from fieldguide.claims import CLAIMS, LAB_CLAIMS, Claim, check
+from fieldguide_site.claims_ledger import anchor, badged, page_of
 
 RECORD = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "claim_spread.json"
 

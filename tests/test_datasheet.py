@@ -4,7 +4,7 @@ from collections import Counter
 
 from fieldguide.classification import DATA_FILE, LABELS, sentiment_splits
 from fieldguide.datasets import read_jsonl
-from fieldguide.execute import run_snippet
+from fieldguide_site.execute import run_snippet
 
 ROWS = read_jsonl(DATA_FILE)
 

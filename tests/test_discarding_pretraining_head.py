@@ -1,8 +1,8 @@
 """New head + full fine-tuning of all-MiniLM-L6-v2; the saved folder is a standard HF classifier."""
 
 from fieldguide.classification import LABELS, sentiment_splits
-from fieldguide.execute import run_snippet
-from fieldguide.site.claims import assert_claims
+from fieldguide_site.execute import run_snippet
+from fieldguide.claims import assert_claims
 
 NAME = "discarding_pretraining_head/new_head_full_fine_tuning"
 

@@ -1,7 +1,7 @@
 """downstream-task-and-architecture: the task decides the head; the body is shared."""
 
-from fieldguide.execute import run_snippet
-from fieldguide.site.claims import assert_claims
+from fieldguide_site.execute import run_snippet
+from fieldguide.claims import assert_claims
 
 
 def test_every_head_sits_on_the_same_pretrained_body():

@@ -1,8 +1,8 @@
 """Claims of 'Evaluating a Researcher's Conclusion on Model Training', at ci scale
-(bands: fieldguide.site.claims, set from the spread recorded by benchmarks/claim_spread.py)."""
+(bands: fieldguide.claims, set from the spread recorded by benchmarks/claim_spread.py)."""
 
-from fieldguide.execute import run_snippet
-from fieldguide.site.claims import assert_claims
+from fieldguide_site.execute import run_snippet
+from fieldguide.claims import assert_claims
 
 
 def test_synthetic_data_size_few_examples_activate_absent_people_stay_at_chance():

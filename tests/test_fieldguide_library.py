@@ -10,7 +10,8 @@ import textwrap
 
 import pytest
 
-from fieldguide import FieldGuideError, ResultsWriter, execute, models, pick_device
+from fieldguide import FieldGuideError, ResultsWriter, models, pick_device
+from fieldguide_site import execute
 from fieldguide.cli import run_main, snippet_parser
 
 
@@ -187,3 +188,75 @@ def test_converted_model_folder_is_keyed_by_the_source_package_and_library_versi
     real = metadata.version
     monkeypatch.setattr(metadata, "version", lambda name: "0.0.0-other" if name == "torch" else real(name))
     assert models._conversion_key(spec) != key
+
+
+def _check(*folders):
+    return subprocess.run([sys.executable, "-m", "fieldguide", "check", *map(str, folders)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_check_your_own_run_passes_a_run_that_holds_and_fails_one_that_misses(tmp_path):
+    """``python -m fieldguide check OUT``: every claim with band and value; exit 1 on a miss."""
+    import shutil
+
+    from fieldguide.claims import CLAIMS
+    from fieldguide_site.execute import run_snippet
+
+    name = "activating_pretrained_knowledge/synthetic_translation"
+    run = run_snippet(name)
+    held = _check(run.out)
+    print(held.stdout)
+    assert held.returncode == 0, held.stdout + held.stderr
+    assert held.stdout.count("held  ") == len(CLAIMS[name]) and "MISSED" not in held.stdout
+    bad = tmp_path / "bad"
+    shutil.copytree(run.out, bad)
+    results = json.loads((bad / "results.json").read_text())
+    results["metrics"]["after"]["value"] = 0.1  # a run that unlocked almost nothing
+    (bad / "results.json").write_text(json.dumps(results))
+    missed = _check(run.out, bad)
+    print(missed.stdout)
+    assert missed.returncode == 1
+    assert missed.stdout.count("MISSED") == 1 and "unlocks_heldout_pairs" in missed.stdout.split("MISSED")[1]
+
+
+def test_check_refuses_what_is_not_a_run_with_one_line(tmp_path):
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "results.json").write_text(json.dumps({"snippet": "nowhere/none", "metrics": {}}))
+    for folder in (tmp_path, tmp_path / "other"):
+        result = _check(folder)
+        assert result.returncode == 2 and result.stdout == ""
+        assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_no_snippet_imports_the_build_machinery():
+    """Snippets import the runtime package only: a reader's copy needs nothing from the build."""
+    import ast
+
+    for path in sorted(execute.SNIPPETS.rglob("*.py")) + sorted((execute.REPO / "examples").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(n.split(".")[0] == "fieldguide_site" for n in names), f"{path}: imports {names}"
+
+
+def test_readme_names_every_module_of_both_packages():
+    readme = (execute.REPO / "README.md").read_text(encoding="utf-8")
+    for package in ("fieldguide", "fieldguide_site"):
+        assert f"`src/{package}/`" in readme
+        for path in sorted((execute.REPO / "src" / package).glob("*.py")):
+            assert f"{path.name}`" in readme, f"README's layout table does not name src/{package}/{path.name}"
+
+
+def test_the_wheel_holds_the_runtime_and_its_data_not_the_build(tmp_path):
+    """``bash dev.sh wheel``: what a reader installs beside a copied snippet."""
+    import zipfile
+
+    done = subprocess.run(["bash", "dev.sh", "wheel", str(tmp_path)], cwd=execute.REPO, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    wheel = next(tmp_path.glob("fieldguide-*-py3-none-any.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    runtime = {f"fieldguide/{p.name}" for p in (execute.LIBRARY).glob("*.py")}
+    data = {f"fieldguide/data/{p.name}" for p in (execute.LIBRARY / "data").iterdir()}
+    assert runtime | data <= names, sorted((runtime | data) - names)
+    assert not [n for n in names if n.startswith("fieldguide_site/")]

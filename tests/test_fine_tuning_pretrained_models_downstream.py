@@ -1,7 +1,7 @@
 """fine-tuning-pretrained-models-downstream: a gentle update works; a harsh one destroys the start."""
 
-from fieldguide.execute import run_snippet
-from fieldguide.site.claims import assert_claims
+from fieldguide_site.execute import run_snippet
+from fieldguide.claims import assert_claims
 
 
 def test_small_learning_rate_small_change_big_gain():

@@ -1,8 +1,8 @@
 """LoRA on all-MiniLM-L6-v2: a small share of trainable parameters, close to full fine-tuning."""
 
 from fieldguide.classification import LABELS
-from fieldguide.execute import run_snippet
-from fieldguide.site.claims import assert_claims
+from fieldguide_site.execute import run_snippet
+from fieldguide.claims import assert_claims
 
 NAME = "fine_tuning_sequence_encoding_models/lora_encoder"
 

@@ -1,7 +1,7 @@
 """Fine-tuning as a standard adaptation method for LLMs: SFT full vs LoRA, response-only loss."""
 
-from fieldguide.execute import run_snippet
-from fieldguide.site.claims import assert_claims
+from fieldguide_site.execute import run_snippet
+from fieldguide.claims import assert_claims
 
 
 def test_sft_full_vs_lora():

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from fieldguide.execute import REPO, cached_check, run_snippet, snippet_path
+from fieldguide_site.execute import REPO, cached_check, run_snippet, snippet_path
 
 NAME = "fine_tuning_strategies/sft_scale_out"
 

@@ -1,8 +1,8 @@
 """Claims of the activation lab on 'Fine-Tuning Strategies' (LoRA rank), at ci scale
-(bands: fieldguide.site.claims, set from the spread recorded by benchmarks/claim_spread.py)."""
+(bands: fieldguide.claims, set from the spread recorded by benchmarks/claim_spread.py)."""
 
-from fieldguide.execute import run_snippet
-from fieldguide.site.claims import assert_claims
+from fieldguide_site.execute import run_snippet
+from fieldguide.claims import assert_claims
 
 
 def test_synthetic_lora_rank_barely_matters_from_pretrained_weights():

@@ -1,7 +1,7 @@
 """Frozen all-MiniLM-L6-v2 body + linear heads: mean-pooled, [CLS] pooler, started from label sentences."""
 
-from fieldguide.execute import run_snippet
-from fieldguide.site.claims import assert_claims
+from fieldguide_site.execute import run_snippet
+from fieldguide.claims import assert_claims
 
 NAME = "freezing_encoder_parameters/frozen_encoder_linear_head"
 
@@ -82,7 +82,7 @@ def test_use_saved_heads_rejects_a_folder_without_them(tmp_path):
     import subprocess
     import sys
 
-    from fieldguide.execute import REPO
+    from fieldguide_site.execute import REPO
 
     result = subprocess.run([sys.executable, "snippets/freezing_encoder_parameters/use_saved_heads.py",
                              "--run", str(tmp_path), "--out", str(tmp_path / "out")],

@@ -1,7 +1,7 @@
 """LLM alignment: token-shift probe and DPO."""
 
-from fieldguide.execute import run_snippet
-from fieldguide.site.claims import assert_claims
+from fieldguide_site.execute import run_snippet
+from fieldguide.claims import assert_claims
 
 
 def test_token_shift_probe():

@@ -1,7 +1,7 @@
 """necessity-of-fine-tuning: frozen vectors help, but fine-tuning is what fits the task."""
 
-from fieldguide.execute import run_snippet
-from fieldguide.site.claims import assert_claims
+from fieldguide_site.execute import run_snippet
+from fieldguide.claims import assert_claims
 
 
 def test_fine_tuning_beats_frozen_vectors():

@@ -10,8 +10,8 @@ key and the pre-training key, so the rerun is computed on that path and cached a
 
 import torch
 
-from fieldguide.execute import run_snippet
-from fieldguide.site.claims import assert_claims
+from fieldguide_site.execute import run_snippet
+from fieldguide.claims import assert_claims
 
 SNIPPET = "broad_applications_fine_tuning_llms/synthetic_token_shift"  # one seed: one pre-training
 

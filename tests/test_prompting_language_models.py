@@ -1,6 +1,6 @@
 """Zero- and few-shot prompting of SmolLM2-135M-Instruct, labels scored by log-probability."""
 
-from fieldguide.execute import run_snippet
+from fieldguide_site.execute import run_snippet
 
 NAME = "prompting_language_models/smollm2_zero_few_shot"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fieldguide.site import quizzes
+from fieldguide_site import quizzes
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"

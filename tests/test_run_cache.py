@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from fieldguide import execute
+from fieldguide_site import execute
 
 COUNTING_SNIPPET = textwrap.dedent("""
     import os, time
@@ -103,7 +103,7 @@ def test_two_processes_on_one_key_run_it_once_and_both_get_the_result(demo, tmp_
     runner.write_text(textwrap.dedent(f"""
         import json, sys
         from pathlib import Path
-        from fieldguide import execute
+        from fieldguide_site import execute
         execute.SNIPPETS, execute.REPO = Path({str(tmp_path / "snippets")!r}), Path({str(tmp_path)!r})
         run = execute.run_snippet("demo/count", scale="ci", device="cpu", quiet=True)
         print(json.dumps({{"value": run.metric("value"), "out": str(run.out), "stdout": run.stdout}}))
@@ -136,7 +136,7 @@ def test_cached_check_computes_once_per_key_and_again_when_the_check_changes(dem
 
 
 def test_every_run_records_its_provenance_and_the_page_shows_it(demo):
-    from fieldguide.site.executed_results import _output
+    from fieldguide_site.executed_results import _output
 
     run = execute.run_snippet("demo/count", scale="ci", device="cpu", quiet=True)
     p = run.record["provenance"]

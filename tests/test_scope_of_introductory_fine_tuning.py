@@ -1,7 +1,7 @@
 """scope-of-introductory-fine-tuning: same step, different trainable sets, very different costs."""
 
-from fieldguide.execute import run_snippet
-from fieldguide.site.claims import assert_claims
+from fieldguide_site.execute import run_snippet
+from fieldguide.claims import assert_claims
 
 
 def test_trainable_sets_and_their_cost():

@@ -1,7 +1,7 @@
 """The decision table: every approach measured on the same test split; issue 4's targets."""
 
-from fieldguide.execute import run_snippet
-from fieldguide.site.claims import assert_claims
+from fieldguide_site.execute import run_snippet
+from fieldguide.claims import assert_claims
 
 NAME = "selecting_adaptation_strategy/compare_strategies"
 # Wall time is printed, not asserted: it depends on the machine (issue 4 targeted 180 s for the

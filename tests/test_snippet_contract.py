@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from fieldguide.execute import cached_check
+from fieldguide_site.execute import cached_check
 
 REPO = Path(__file__).resolve().parents[1]
 SNIPPETS = sorted(p.relative_to(REPO / "snippets").with_suffix("").as_posix()

@@ -1,7 +1,7 @@
 """Textual instructions for task adaptation: tuning on four tasks, tested on four unseen ones."""
 
-from fieldguide.execute import run_snippet
-from fieldguide.site.claims import assert_claims
+from fieldguide_site.execute import run_snippet
+from fieldguide.claims import assert_claims
 
 
 def test_instruction_generalisation():

@@ -1,6 +1,6 @@
 """The random-init control: the same architecture without pre-training, trained the same way."""
 
-from fieldguide.execute import run_snippet
+from fieldguide_site.execute import run_snippet
 
 NAME = "transfer_knowledge_to_downstream_tasks/random_init_control"
 PRETRAINED = ["freezing_encoder_parameters/frozen_encoder_linear_head",

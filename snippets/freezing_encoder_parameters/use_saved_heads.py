@@ -8,6 +8,10 @@ each against the snippet's own test accuracy.
 
     python snippets/freezing_encoder_parameters/frozen_encoder_linear_head.py --scale ci --out runs/frozen
     python snippets/freezing_encoder_parameters/use_saved_heads.py --run runs/frozen
+
+Without ``--run`` it reads ``--sources DIR`` (``DIR/freezing_encoder_parameters/
+frozen_encoder_linear_head/``), or, with neither, runs the frozen-encoder snippet beside it
+into ``<out>/sources/``.
 """
 
 import json
@@ -20,6 +24,7 @@ from transformers import AutoModel, AutoTokenizer, pipeline
 
 from fieldguide import FieldGuideError, ResultsWriter, pick_device, run_main, snippet_parser
 from fieldguide.classification import LABELS, accuracy, sentiment_splits
+from fieldguide.sources import source_runs
 
 PRESETS = {"ci": {"batch_size": 64}, "gpu": {"batch_size": 256}}  # only how many messages go through at once
 FROZEN = "freezing_encoder_parameters/frozen_encoder_linear_head"
@@ -51,14 +56,7 @@ def mean_pooled_classifier(run_folder, device):
 def main(args):
     preset = PRESETS[args.scale]
     device = pick_device(args.device)
-    if args.run is None:  # in this repository: the cached run of the frozen-encoder snippet
-        from fieldguide.execute import SnippetFailed, run_snippet
-        try:
-            args.run = run_snippet(FROZEN, scale=args.scale, device=args.device).out
-        except (FileNotFoundError, SnippetFailed) as err:
-            raise FieldGuideError(f"no run of {FROZEN}.py to read ({str(err).splitlines()[0]}); "
-                                  "pass --run DIR, a folder its --out wrote") from None
-    run_folder = Path(args.run)
+    run_folder = Path(args.run) if args.run is not None else source_runs([FROZEN], args, __file__)[FROZEN].out
     if not (run_folder / "mean_pooled_head.safetensors").is_file() or not (run_folder / "model").is_dir():
         raise FieldGuideError(f"{run_folder} is not an --out folder of {FROZEN}.py "
                               "(no mean_pooled_head.safetensors and model/ in it)")
@@ -91,5 +89,7 @@ def main(args):
 if __name__ == "__main__":
     parser = snippet_parser(__doc__.splitlines()[0], default_model=None, presets=PRESETS)
     parser.add_argument("--run", type=Path, default=None,
-                        help=f"an --out folder of {FROZEN}.py (default: its cached run in this repository)")
+                        help=f"an --out folder of {FROZEN}.py (default: from --sources, else run it)")
+    parser.add_argument("--sources", type=Path, default=None,
+                        help=f"folder holding {FROZEN}/, that snippet's --out folder")
     run_main(main, parser)

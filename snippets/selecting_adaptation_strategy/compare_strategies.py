@@ -1,18 +1,25 @@
 """Which adaptation strategy for < 500 labelled customer messages and little compute? Every approach, one table.
 
-Runs (or reuses the cached runs of) the snippet of each approach on its own page, all on
-the same splits of the customer-message set, and puts their measurements side by side:
+Reads the run of each approach's snippet on its own page, all on the same splits of the
+customer-message set, and puts their measurements side by side:
 test accuracy and macro-F1 with all 480 training labels (prompting uses 0 or 6),
 trainable parameters, training wall time, peak memory, inference time per 100
 messages, and the label-efficiency curve (8, 32, 128, 480 labels, several seeds), with the
 zero-shot levels (no labels) of the frozen encoder and of prompting.
 
     python snippets/selecting_adaptation_strategy/compare_strategies.py --scale ci
+    python snippets/selecting_adaptation_strategy/compare_strategies.py --sources runs
+
+Without ``--sources`` it runs the five approach snippets (from the snippets folder beside
+this one) into ``<out>/sources/``; with it, it reads their ``--out`` folders from
+``DIR/<page>/<name>/``. The site's build passes its cached runs this way.
 """
+
+from pathlib import Path
 
 from fieldguide import FieldGuideError, ResultsWriter, run_main, snippet_parser
 from fieldguide.classification import ROW_COLUMNS, ROW_FORMATS
-from fieldguide.execute import run_snippet
+from fieldguide.sources import source_runs
 
 PRESETS = {  # each approach's own PRESETS say what the scale means for it
     "ci": {"approaches": "as each snippet's ci preset (2 CPU cores)"},
@@ -46,10 +53,8 @@ def curve_points(run, approach=None):
 
 
 def main(args):
+    runs = source_runs(SOURCES, args, __file__)
     writer = ResultsWriter(args.out, "selecting_adaptation_strategy/compare_strategies", args)
-    extra = ["--seed", str(args.seed)] if args.seed else []
-    runs = {name: run_snippet(name, scale=args.scale, device=args.device, extra_args=extra) for name in SOURCES}
-    writer.data["sources"] = {name: run.out.name for name, run in runs.items()}  # run keys, for staleness checks
 
     rows = [row for name in SOURCES for row in runs[name].results["tables"]["rows"]["rows"]]
     writer.table("strategies", ROW_COLUMNS, rows, formats=ROW_FORMATS,
@@ -157,4 +162,7 @@ def plot(writer, curves, counts, prompting):
 
 if __name__ == "__main__":
     parser = snippet_parser(__doc__.splitlines()[0], presets=PRESETS)
+    parser.add_argument("--sources", type=Path, default=None,
+                        help="folder holding each approach snippet's --out folder as <page>/<name>/ "
+                             "(default: run them into <out>/sources/)")
     run_main(main, parser)

@@ -32,10 +32,13 @@ from pathlib import Path
 
 from fieldguide.device import numerics_environment
 from fieldguide.models import _file_lock
+from fieldguide.sources import metric_value, table_rows
+
+import fieldguide
 
 REPO = Path(__file__).resolve().parents[2]
 SNIPPETS = REPO / "snippets"
-LIBRARY = Path(__file__).resolve().parent
+LIBRARY = Path(fieldguide.__file__).resolve().parent  # the runtime package snippets import
 # FIELDGUIDE_* variables that do not: where things are kept, logs, and what the key holds already.
 _NOT_RESULTS = {"FIELDGUIDE_RUNS", "FIELDGUIDE_CACHE", "FIELDGUIDE_NETGUARD_LOG", "FIELDGUIDE_EXECUTE",
                 "FIELDGUIDE_SCALE", "FIELDGUIDE_DEVICE"}
@@ -56,11 +59,10 @@ class SnippetRun:
     record: dict = field(default_factory=dict)  # run.json: command, device used, environment
 
     def metric(self, key: str):
-        return self.results["metrics"][key]["value"]
+        return metric_value(self.results, key)
 
     def table(self, key: str) -> list[dict]:
-        table = self.results["tables"][key]
-        return [dict(zip(table["columns"], row)) for row in table["rows"]]
+        return table_rows(self.results, key)
 
 
 def runs_dir() -> Path:
@@ -79,12 +81,12 @@ def snippet_path(name: str) -> Path:
 
 
 def library_digest() -> str:
-    """Hash of the whole library's code and data (not its site/ build hooks): keys caches
-    that depend on all of it, such as mkdocs-jupyter's."""
+    """Hash of the whole runtime library's code and data: keys caches that depend on all of
+    it, such as mkdocs-jupyter's."""
     digest = hashlib.sha256()
     for path in sorted(LIBRARY.rglob("*")):
         rel = path.relative_to(LIBRARY)
-        if not path.is_file() or "__pycache__" in rel.parts or rel.parts[0] == "site":
+        if not path.is_file() or "__pycache__" in rel.parts:
             continue
         digest.update(str(rel).encode())
         digest.update(path.read_bytes())
@@ -152,6 +154,13 @@ def result_environment() -> dict[str, str]:
     return dict(sorted({**found, **numerics_environment()}.items()))
 
 
+def named_snippets(name: str) -> list[str]:
+    """The other snippets a snippet names in a string literal: the runs it reads."""
+    text = snippet_path(name).read_text(encoding="utf-8")
+    return [other for other in sorted(set(re.findall(r"[\"']([a-z0-9_]+/[a-z0-9_]+)[\"']", text)))
+            if other != name and (SNIPPETS / f"{other}.py").is_file()]
+
+
 def snippet_dependencies(name: str, seen: set[str] | None = None) -> list[str]:
     """The snippet and, recursively, every other snippet it names in a string literal.
 
@@ -162,11 +171,9 @@ def snippet_dependencies(name: str, seen: set[str] | None = None) -> list[str]:
     if name in seen:
         return []
     seen.add(name)
-    text = snippet_path(name).read_text(encoding="utf-8")
     found = [name]
-    for other in sorted(set(re.findall(r"[\"']([a-z0-9_]+/[a-z0-9_]+)[\"']", text))):
-        if other != name and (SNIPPETS / f"{other}.py").is_file():
-            found += snippet_dependencies(other, seen)
+    for other in named_snippets(name):
+        found += snippet_dependencies(other, seen)
     return found
 
 
@@ -260,7 +267,32 @@ def run_snippet(name: str, scale: str | None = None, device: str | None = None,
         return _run(name, args, key, out, quiet)
 
 
+def _sources_folder(name: str, args: list[str], quiet: bool) -> Path | None:
+    """For a snippet that reads other snippets' runs: a temporary ``--sources`` folder of links
+    to their cached runs (same scale, device and seed), laid out as ``<page>/<name>/``."""
+    sources = named_snippets(name)
+    if not sources:
+        return None
+    passed = args[args.index("--seed"):args.index("--seed") + 2] if "--seed" in args else []
+    folder = Path(tempfile.mkdtemp(prefix="fieldguide-sources-"))
+    for source in sources:
+        run = run_snippet(source, scale=args[args.index("--scale") + 1], device=args[args.index("--device") + 1],
+                          extra_args=passed, quiet=quiet)
+        (folder / source).parent.mkdir(parents=True, exist_ok=True)
+        (folder / source).symlink_to(run.out, target_is_directory=True)
+    return folder
+
+
 def _run(name: str, args: list[str], key: str, out: Path, quiet: bool) -> SnippetRun:
+    sources = _sources_folder(name, args, quiet)
+    try:
+        return _run_with(name, args + (["--sources", str(sources)] if sources else []), key, out, quiet)
+    finally:
+        if sources:
+            shutil.rmtree(sources, ignore_errors=True)
+
+
+def _run_with(name: str, args: list[str], key: str, out: Path, quiet: bool) -> SnippetRun:
     shown = f"snippets/{name}.py {' '.join(args)}"
     if not quiet:
         print(f"fieldguide: running {shown}", file=sys.stderr, flush=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 
-from fieldguide.site import executed_results, quizzes
+from fieldguide_site import executed_results, quizzes
 
 log = logging.getLogger("mkdocs.hooks.fieldguide")
 
@@ -16,7 +16,7 @@ log = logging.getLogger("mkdocs.hooks.fieldguide")
 def on_config(config):
     # mkdocs-jupyter caches executed notebooks by their text alone; key its cache by the
     # library too, so a notebook re-runs when the code it imports changes.
-    from fieldguide.execute import library_digest
+    from fieldguide_site.execute import library_digest
 
     jupyter = config.plugins.get("mkdocs-jupyter")
     if jupyter is not None:
@@ -32,7 +32,7 @@ def on_startup(command, dirty):
 
 
 FRAGMENT = re.compile(r'^--8<-- "([\w/.-]+\.md)"\s*$', re.MULTILINE)
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def expand_fragments(markdown: str, page_path: str) -> str:
@@ -59,8 +59,8 @@ def claims_ledger_markdown(docs: Path, page_path: str) -> str:
     import html
     import posixpath
 
-    from fieldguide.execute import run_snippet
-    from fieldguide.site import claims
+    from fieldguide_site.execute import run_snippet
+    from fieldguide_site import claims_ledger as claims
 
     if not executed_results.executing():
         return "*The claims ledger is filled in by builds that execute the snippets; this one did not.*"
@@ -84,8 +84,10 @@ def on_post_build(config):
     """claims.json at the site's root: every claim, its measured values and whether it held."""
     import json
 
-    from fieldguide.execute import run_snippet
-    from fieldguide.site import claims
+    from fieldguide_site.execute import run_snippet
+    from fieldguide_site import claims_ledger as claims
+
+    from fieldguide.claims import CLAIMS
 
     docs = Path(config["docs_dir"])
     if executed_results.executing():
@@ -94,7 +96,7 @@ def on_post_build(config):
     else:
         rows = [{"page": claims.page_of(s, docs), "id": c.id, "text": c.text, "measured": None, "band": c.band,
                  "held": None, "published": c.published, "scale": None, "device": None}
-                for s, cs in claims.CLAIMS.items() for c in cs]
+                for s, cs in CLAIMS.items() for c in cs]
     (Path(config["site_dir"]) / "claims.json").write_text(json.dumps(rows, indent=1))
 
 

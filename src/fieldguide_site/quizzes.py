@@ -35,7 +35,7 @@ from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 QUIZ_DIR = REPO / "quizzes"
 DOCS = REPO / "docs"
 DIRECTIVE = re.compile(r"^\{\{\s*quiz\s*\}\}\s*$", re.MULTILINE)

@@ -1,6 +1,8 @@
 """Claims about the site's runs, declared once: the tests assert them, the pages show them
-(``{{ claim <snippet> <id> }}``), the build lists them in the claims ledger and claims.json, and
-the spread benchmark evaluates the activation lab's on every seed and CPU code path it runs.
+(``{{ claim <snippet> <id> }}``), the build lists them in the claims ledger and claims.json
+(``fieldguide_site.claims_ledger``), the spread benchmark evaluates the activation lab's on every
+seed and CPU code path it runs, and a reader checks their own run against them with
+``python -m fieldguide check <out-dir>``.
 
 A claim is an id, the sentence the page states, and its band: a Python expression over the
 snippet's metrics (``results.json``), e.g. ``"full_all - words_all <= -0.1"``. Bands are set
@@ -13,7 +15,6 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Mapping
 
 
@@ -153,42 +154,6 @@ LAB_CLAIMS: dict[str, list[Claim]] = {
 }
 
 
-def anchor(snippet: str, claim_id: str) -> str:
-    """The HTML id of a claim's badge on its page (the ledger links to it)."""
-    return "claim-" + re.sub(r"[^a-z0-9]+", "-", f"{snippet}-{claim_id}".lower())
-
-
-def page_of(snippet: str, docs: Path) -> str | None:
-    """The docs page (relative path) whose name matches the snippet's folder."""
-    slug = snippet.split("/")[0].replace("_", "-")
-    found = sorted(docs.rglob(f"{slug}.md"))
-    return found[0].relative_to(docs).as_posix() if found else None
-
-
-def badged(docs: Path) -> set[tuple[str, str]]:
-    """(snippet, claim id) of every claim a page or fragment shows with a badge."""
-    text = "\n".join(p.read_text(encoding="utf-8") for folder in (docs, docs.parent / "snippets")
-                     for p in folder.rglob("*.md"))
-    return set(re.findall(r"\{\{\s*claim\s+([\w/.-]+)\s+([\w.-]+)\s*\}\}", text))
-
-
-def ledger(run_snippet, docs: Path) -> list[dict]:
-    """One record per declared claim, from this build's runs (fields as in claims.json); a claim
-    its page shows carries the anchor of its badge, a check no sentence states has none."""
-    rows, shown = [], badged(docs)
-    for snippet, claims in CLAIMS.items():
-        run = run_snippet(snippet)
-        settings = run.results.get("settings", {})
-        for claim, held, values in check(snippet, run.results):
-            rows.append({"page": page_of(snippet, docs), "snippet": snippet,
-                         "anchor": anchor(snippet, claim.id) if (snippet, claim.id) in shown else None,
-                         "id": claim.id, "text": claim.text, "measured": values, "band": claim.band,
-                         "held": held, "published": claim.published, "scale": settings.get("scale"),
-                         "seeds": run.results.get("metrics", {}).get("seeds", {}).get("value", settings.get("seed")),
-                         "device": run.record.get("device")})
-    return rows
-
-
 def assert_claims(run) -> None:
     """Print a snippet run's output and every claim with its values; fail on any claim missed."""
     print(run.stdout)
@@ -197,7 +162,7 @@ def assert_claims(run) -> None:
     assert not failed, f"{run.name}: claims not held: {', '.join(failed)}\n{text}"
 
 
-from fieldguide.site.claims_real_models import REAL_MODEL_CLAIMS  # noqa: E402
+from fieldguide.claims_real_models import REAL_MODEL_CLAIMS  # noqa: E402
 
 # Every claim the site states: the activation lab's (bands from the measured spread) and the real
 # checkpoints' (claims_real_models).

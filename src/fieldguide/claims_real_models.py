@@ -3,13 +3,13 @@ once: each snippet's test asserts them (``assert_claims``) and its page shows th
 them (``{{ claim <snippet> <id> }}``).
 
 The bands are the thresholds the tests asserted before they moved here, unchanged; the comments
-say what was measured. ``fieldguide.site.claims`` merges these into ``CLAIMS`` at its end: import
+say what was measured. ``fieldguide.claims`` merges these into ``CLAIMS`` at its end: import
 them from there (importing this module first would be a circular import).
 """
 
 from __future__ import annotations
 
-from fieldguide.site.claims import Claim
+from fieldguide.claims import Claim
 
 C = Claim
 REAL_MODEL_CLAIMS: dict[str, list[Claim]] = {

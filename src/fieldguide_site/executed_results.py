@@ -6,7 +6,7 @@ Directives (each on a page, resolved at build time):
     {{ table   <snippet> <table> }}    a table from its results.json
     {{ figure  <snippet> <figure> }}   a figure it saved
     {{ metric  <snippet> <metric> }}   one number, inline in prose
-    {{ claim   <snippet> <claim> }}    a claim's band and that it held (fieldguide.site.claims);
+    {{ claim   <snippet> <claim> }}    a claim's band and that it held (fieldguide.claims);
                                        a claim that does not hold fails the build
 
 ``<snippet>`` is a path under ``snippets/`` without ``.py``. With FIELDGUIDE_EXECUTE=0
@@ -20,7 +20,7 @@ import html
 import re
 
 from fieldguide.cli import env_flag
-from fieldguide.execute import SnippetFailed, SnippetRun, run_snippet, snippet_path
+from fieldguide_site.execute import SnippetFailed, SnippetRun, run_snippet, snippet_path
 
 DIRECTIVE = re.compile(r"\{\{\s*(output|table|figure|metric|claim)\s+([\w/.-]+)(?:\s+([\w.-]+))?\s*\}\}")
 NOT_EXECUTED = (
@@ -143,7 +143,7 @@ def _metric(run: SnippetRun, key: str, where: str) -> str:
 
 
 def _claim(run: SnippetRun, key: str, where: str) -> str:
-    from fieldguide.site.claims import CLAIMS
+    from fieldguide.claims import CLAIMS
 
     found = {c.id: c for c in CLAIMS.get(run.name, [])}
     if key not in found:
@@ -153,7 +153,7 @@ def _claim(run: SnippetRun, key: str, where: str) -> str:
     if not held:
         raise DirectiveError(f"{where}: the page states claim '{key}' ({found[key].band}), but this build "
                              f"measured {values}: it does not hold")
-    from fieldguide.site.claims import anchor
+    from fieldguide_site.claims_ledger import anchor
 
     band = html.escape(found[key].band)
     return (f'<span class="fg-claim" id="{anchor(run.name, key)}" title="Checked in this build against the '
