@@ -31,6 +31,7 @@ EXPECTED = {  # what the error line must say
     "unknown --model": "unknown model 'smollm9'",
     "missing --model folder": "does not exist",
     "hub id while offline": "SomeOrg/not-a-cached-model",  # HF_HUB_OFFLINE=1 (the suite is offline)
+    "--sources without the runs": "lacks the run of",
 }
 
 
