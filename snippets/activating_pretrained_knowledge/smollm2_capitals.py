@@ -14,10 +14,15 @@ Two recipes run side by side: a gentle one (LoRA on the MLP) and an aggressive o
 it should activate.
 
     python snippets/activating_pretrained_knowledge/smollm2_capitals.py --scale ci
+
+Your own facts instead of capitals: ``--data facts.csv`` (columns question, answer and
+optional aliases); each question gets the instruction "Reply with the answer only.", and
+"known before" is whether the untuned model's free-form answer names an accepted answer.
 """
 
 import re
 import time
+from dataclasses import dataclass
 
 import torch
 from peft import LoraConfig, get_peft_model
@@ -25,6 +30,7 @@ from tqdm.auto import tqdm
 
 from fieldguide import ResultsWriter, load_causal_lm, pick_device, run_main, seed_everything, snippet_parser
 from fieldguide.datasets import country_capitals, split
+from fieldguide.user_data import add_data_flag, knowledge_facts
 
 PRESETS = {
     "ci": {"n_train": 48, "split_seeds": [0], "batch_size": 8},
@@ -39,6 +45,26 @@ RECIPES = {
 }
 BARE = "What is the capital of {country}? Reply with the city name only."
 PLAIN = "What is the capital of {country}?"
+ANSWER_ONLY = "Reply with the answer only."  # appended to each question of a --data file
+
+
+@dataclass(frozen=True)
+class Item:
+    name: str                   # the country (or, with --data, the question)
+    answer: str                 # the desired bare response
+    accepted: tuple[str, ...]   # answers that count as right
+    bare: str                   # the question in the bare-answer format
+    plain: str                  # the plain question (the knowledge probe)
+    primed: str | None          # a reply begun as a sentence, for a second probe (None: no second probe)
+
+
+def load_items(data):
+    """The capitals, or your --data file's facts, as questions in the two formats."""
+    if data is None:
+        return [Item(c.country, c.capital, c.accepted, BARE.format(country=c.country), PLAIN.format(country=c.country),
+                     f"The capital of {c.country} is") for c in country_capitals()]
+    return [Item(f.question, f.answer, f.accepted, f"{f.question} {ANSWER_ONLY}", f.question, None)
+            for f in knowledge_facts(data)]
 
 
 def chat_prompt(tokenizer, question):
@@ -75,9 +101,8 @@ def names_city(answer, item):
 
 def encode_example(tokenizer, item):
     """Prompt and desired response as ids; labels mask the prompt so loss is on the answer."""
-    prompt = tokenizer(chat_prompt(tokenizer, BARE.format(country=item.country)),
-                       add_special_tokens=False).input_ids
-    response = tokenizer(item.capital + "<|im_end|>", add_special_tokens=False).input_ids
+    prompt = tokenizer(chat_prompt(tokenizer, item.bare), add_special_tokens=False).input_ids
+    response = tokenizer(item.answer + "<|im_end|>", add_special_tokens=False).input_ids
     return prompt + response, [-100] * len(prompt) + response
 
 
@@ -108,13 +133,13 @@ def response_logprob(model, tokenizer, items):
 
 def measure(model, tokenizer, items):
     """Bare-format exact match, free-form knowledge and response log-probability, per item."""
-    bare = ask(model, tokenizer, [BARE.format(country=it.country) for it in items], max_new_tokens=10)
+    bare = ask(model, tokenizer, [it.bare for it in items], max_new_tokens=10)
     # Knowledge probe: the plain question, and the same question with the reply begun as a
     # sentence. The model "knows" a capital if either names the right city.
-    plain = [PLAIN.format(country=it.country) for it in items]
+    plain = [it.plain for it in items]
     free = ask(model, tokenizer, plain, max_new_tokens=24)
-    primed = ask(model, tokenizer, plain, max_new_tokens=8,
-                 answer_starts=[f"The capital of {it.country} is" for it in items])
+    primed = ask(model, tokenizer, plain, max_new_tokens=8, answer_starts=[it.primed for it in items]) \
+        if all(it.primed for it in items) else [""] * len(items)  # --data: the free-form answer alone
     return {
         "bare_answer": bare,
         "free_answer": free,
@@ -160,12 +185,13 @@ def count(flags):
 def main(args):
     preset = PRESETS[args.scale]
     device = pick_device(args.device)
-    items = country_capitals()
+    items = load_items(args.data)  # checked in full before any model loads
+    n_train = preset["n_train"] if args.data is None else min(preset["n_train"], len(items) // 2)
     writer = ResultsWriter(args.out, "activating_pretrained_knowledge/smollm2_capitals", args)
     rows, per_seed = [], []
     for split_seed in preset["split_seeds"]:
         seed_everything(args.seed + split_seed)
-        train_items, heldout = split(items, preset["n_train"], seed=split_seed)
+        train_items, heldout = split(items, n_train, seed=split_seed)
         model, tokenizer = load_causal_lm(args.model, device)
         before = measure(model, tokenizer, heldout)
         known = before["knows"]
@@ -187,7 +213,7 @@ def main(args):
                 "right_unknown": count(r and not k for r, k in zip(right, known)),
                 "knowledge_kept": count(a and k for a, k in zip(after["knows"], known)),
                 "train_exact": count(is_bare_match(a, it) for a, it in zip(ask(
-                    tuned, tokenizer, [BARE.format(country=it.country) for it in train_items], 10), train_items)),
+                    tuned, tokenizer, [it.bare for it in train_items], 10), train_items)),
             }
         per_seed.append(result)
 
@@ -196,10 +222,11 @@ def main(args):
     n, known, unknown = first["n_heldout"], first["known"], first["n_heldout"] - first["known"]
     before = first["before"]
     known_flags = before["knows"]
-    print(f"SmolLM2-135M-Instruct on {device}: {preset['n_train']} training countries, {n} held out")
+    noun = "countries" if args.data is None else "facts"
+    print(f"SmolLM2-135M-Instruct on {device}: {n_train} training {noun}, {n} held out")
     print(f"  before fine-tuning: bare-format exact match {count(before['exact'])}/{n}, "
           f"knows the capital (free-form) {known}/{n} = the latent ceiling")
-    writer.metric("n_train", preset["n_train"])
+    writer.metric("n_train", n_train)
     writer.metric("n_heldout", n)
     writer.metric("latent_ceiling", known)
     writer.metric("exact_before", count(before["exact"]))
@@ -221,7 +248,7 @@ def main(args):
         writer.metric(f"{tag}_logprob", logprob, "{:.2f}")
         writer.metric(f"{tag}_trainable", r["trainable"], "{:,}")
         writer.metric(f"{tag}_trainable_share", r["trainable_share"], "{:.2%}")
-        writer.metric(f"{tag}_train_exact", r["train_exact"] / preset["n_train"], "{:.0%}")
+        writer.metric(f"{tag}_train_exact", r["train_exact"] / n_train, "{:.0%}")
         writer.metric(f"{tag}_seconds", r["seconds"], "{:.0f} s")
         print(f"  {name}: exact {r['right']}/{n} ({r['right_known']} of them known before, "
               f"{r['right_unknown']} of {unknown} unknown), free-form knowledge kept "
@@ -233,11 +260,12 @@ def main(args):
                  table, caption="Held-out countries only; 'known' = the untuned model named the right "
                                 "city when asked the plain question.")
     gentle, aggressive = (first[name]["after"]["bare_answer"] for name in RECIPES)
-    heldout = split(items, preset["n_train"], seed=first["seed"])[1]
-    examples = [[it.country, it.capital, "yes" if k else "no", b.strip()[:40], g.strip()[:30], a.strip()[:30]]
+    heldout = split(items, n_train, seed=first["seed"])[1]
+    examples = [[it.name, it.answer, "yes" if k else "no", b.strip()[:40], g.strip()[:30], a.strip()[:30]]
                 for it, k, b, g, a in zip(heldout, known_flags, before["bare_answer"], gentle, aggressive)][:12]
-    writer.table("examples", ["country", "capital", "known before", "answer before", "gentle", "aggressive"],
-                 examples, caption="The first 12 held-out countries, answers to the bare-format question.")
+    writer.table("examples", ["country" if args.data is None else "question", "capital" if args.data is None
+                              else "answer", "known before", "answer before", "gentle", "aggressive"],
+                 examples, caption=f"The first 12 held-out {noun}, answers to the bare-format question.")
     if len(per_seed) > 1:
         writer.table("seeds", ["split seed", "latent ceiling", *[f"{n.split(' (')[0]}: exact (known)" for n in RECIPES]],
                      [[s["seed"], s["known"], *[f"{s[n]['right']} ({s[n]['right_known']})" for n in RECIPES]]
@@ -281,4 +309,5 @@ def plot(writer, result):
 
 if __name__ == "__main__":
     parser = snippet_parser(__doc__.splitlines()[0], default_model="smollm2-135m-instruct", presets=PRESETS)
+    add_data_flag(parser, "knowledge", "the country capitals")
     run_main(main, parser)

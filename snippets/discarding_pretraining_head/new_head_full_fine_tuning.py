@@ -14,8 +14,8 @@ from transformers import AutoTokenizer
 
 from fieldguide import (ResultsWriter, load_encoder, model_folder, pick_device, run_main, seed_everything,
                         snippet_parser)
-from fieldguide.classification import (FINE_TUNING_PRESETS, ID2LABEL, fine_tune, label_efficiency,
-                                       predict, record, save_classifier, sentiment_splits)
+from fieldguide.classification import FINE_TUNING_PRESETS, fine_tune, label_efficiency, predict, record, save_classifier
+from fieldguide.user_data import add_data_flag, classification_splits
 
 PRESETS = FINE_TUNING_PRESETS  # shared with the random-init control: {scale: settings}
 
@@ -23,13 +23,14 @@ PRESETS = FINE_TUNING_PRESETS  # shared with the random-init control: {scale: se
 def main(args):
     preset = PRESETS[args.scale]
     device = pick_device(args.device)
-    splits = sentiment_splits()
+    splits, labels = classification_splits(args.data, args.seed)  # the shipped set, or your --data file
+    id2label = dict(enumerate(labels))
     writer = ResultsWriter(args.out, "discarding_pretraining_head/new_head_full_fine_tuning", args)
 
     def train(subset, seed):
         seed_everything(args.seed + seed)  # the new head's initial weights depend on it
-        # num_labels: the pre-training head is discarded and a new 3-way head is created.
-        model, tokenizer = load_encoder(args.model, device, num_labels=len(ID2LABEL), id2label=ID2LABEL)
+        # num_labels: the pre-training head is discarded and a new head, one output per label, is created.
+        model, tokenizer = load_encoder(args.model, device, num_labels=len(labels), id2label=id2label)
         assert all(p.requires_grad for p in model.parameters())  # full fine-tuning: nothing frozen
         fine_tune(model, tokenizer, subset, preset, seed=args.seed + seed, desc="full fine-tuning")
         return model, lambda texts: predict(model, tokenizer, texts, preset["max_length"])
@@ -37,12 +38,14 @@ def main(args):
     print(f"all-MiniLM-L6-v2, new head, full fine-tuning on {device}")
     headline, runs, model = label_efficiency("full fine-tuning (new head)", train, splits,
                                              preset["counts"], preset["seeds"], device)
-    record(writer, [headline], runs)
-    folder = save_classifier(model, AutoTokenizer.from_pretrained(model_folder(args.model)), args.out / "model")
+    record(writer, [headline], runs, n_test=len(splits["test"]))
+    folder = save_classifier(model, AutoTokenizer.from_pretrained(model_folder(args.model)), args.out / "model",
+                             id2label)
     print(f"saved the classifier trained on all labels as {folder.name}/ in the --out folder")
     writer.save()
 
 
 if __name__ == "__main__":
     parser = snippet_parser(__doc__.splitlines()[0], default_model="minilm-l6", presets=PRESETS)
+    add_data_flag(parser, "classification", "the customer-message set")
     run_main(main, parser)

@@ -15,8 +15,8 @@ from transformers import AutoTokenizer
 
 from fieldguide import (ResultsWriter, load_encoder, model_folder, pick_device, run_main, seed_everything,
                         snippet_parser)
-from fieldguide.classification import (ID2LABEL, fine_tune, label_efficiency, predict, record,
-                                       save_classifier, sentiment_splits)
+from fieldguide.classification import fine_tune, label_efficiency, predict, record, save_classifier
+from fieldguide.user_data import add_data_flag, classification_splits
 
 PRESETS = {  # ci: 2 epochs at 2e-3 (validation 87.5 %, 10 s) fit the time budget; 1e-3 needs 3 (14 s)
     "ci": {"counts": [8, 32, 128, 480], "seeds": [0, 1], "epochs": 2, "min_examples": 96,
@@ -29,7 +29,8 @@ PRESETS = {  # ci: 2 epochs at 2e-3 (validation 87.5 %, 10 s) fit the time budge
 def main(args):
     preset = PRESETS[args.scale]
     device = pick_device(args.device)
-    splits = sentiment_splits()
+    splits, labels = classification_splits(args.data, args.seed)  # the shipped set, or your --data file
+    id2label = dict(enumerate(labels))
     writer = ResultsWriter(args.out, "fine_tuning_sequence_encoding_models/lora_encoder", args)
     config = LoraConfig(
         r=preset["r"], lora_alpha=2 * preset["r"], lora_dropout=0.1,
@@ -40,7 +41,7 @@ def main(args):
 
     def train(subset, seed):
         seed_everything(args.seed + seed)
-        model, tokenizer = load_encoder(args.model, device, num_labels=len(ID2LABEL), id2label=ID2LABEL)
+        model, tokenizer = load_encoder(args.model, device, num_labels=len(labels), id2label=id2label)
         model = get_peft_model(model, config)  # freezes the base model, adds the LoRA matrices
         fine_tune(model, tokenizer, subset, preset, seed=args.seed + seed, desc="LoRA")
         return model, lambda texts: predict(model, tokenizer, texts, preset["max_length"])
@@ -48,13 +49,15 @@ def main(args):
     print(f"all-MiniLM-L6-v2 + LoRA r={preset['r']} on query/value, on {device}")
     headline, runs, model = label_efficiency(f"LoRA r={preset['r']} (new head)", train, splits,
                                              preset["counts"], preset["seeds"], device)
-    record(writer, [headline], runs)
+    record(writer, [headline], runs, n_test=len(splits["test"]))
     merged = model.merge_and_unload()  # W + B·A folded in: a plain model, no peft needed to load it
-    folder = save_classifier(merged, AutoTokenizer.from_pretrained(model_folder(args.model)), args.out / "model")
+    folder = save_classifier(merged, AutoTokenizer.from_pretrained(model_folder(args.model)), args.out / "model",
+                             id2label)
     print(f"saved the merged classifier trained on all labels as {folder.name}/ in the --out folder")
     writer.save()
 
 
 if __name__ == "__main__":
     parser = snippet_parser(__doc__.splitlines()[0], default_model="minilm-l6", presets=PRESETS)
+    add_data_flag(parser, "classification", "the customer-message set")
     run_main(main, parser)

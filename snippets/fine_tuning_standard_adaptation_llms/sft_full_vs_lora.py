@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 from fieldguide import ResultsWriter, load_causal_lm, pick_device, run_main, seed_everything, snippet_parser
 from fieldguide.chat_data import (PeakMemory, batches, collate, encode, heldout_loss, instruction_set,
                                   parameter_counts, stratified_split)
+from fieldguide.user_data import add_data_flag, instruction_pairs
 
 PRESETS = {
     "ci": {"n_heldout": 16, "n_train": 24, "epochs": 2, "batch_size": 8},
@@ -63,9 +64,11 @@ def train(model, examples, pad_id, lr, epochs, batch_size, seed):
 def main(args):
     preset = PRESETS[args.scale]
     device = pick_device(args.device)
-    writer = ResultsWriter(args.out, "fine_tuning_standard_adaptation_llms/sft_full_vs_lora", args)
-    train_items, heldout_items = stratified_split(instruction_set(), preset["n_heldout"], seed=args.seed)
+    items = instruction_set() if args.data is None else instruction_pairs(args.data)  # yours: checked first
+    n_heldout = preset["n_heldout"] if args.data is None else min(preset["n_heldout"], max(1, len(items) // 4))
+    train_items, heldout_items = stratified_split(items, n_heldout, seed=args.seed)
     train_items = train_items[:preset["n_train"]]
+    writer = ResultsWriter(args.out, "fine_tuning_standard_adaptation_llms/sft_full_vs_lora", args)
 
     model, tokenizer = load_causal_lm(args.model, device)
     pad = tokenizer.pad_token_id
@@ -155,4 +158,5 @@ def plot(writer, results, before):
 
 if __name__ == "__main__":
     parser = snippet_parser(__doc__.splitlines()[0], default_model="smollm2-135m-instruct", presets=PRESETS)
+    add_data_flag(parser, "sft", "the 64 shipped instructions")
     run_main(main, parser)

@@ -25,8 +25,9 @@ import torch
 from safetensors.torch import save_file
 
 from fieldguide import ResultsWriter, load_encoder, pick_device, run_main, seed_everything, snippet_parser
-from fieldguide.classification import (ID2LABEL, LABELS, PeakMemory, Run, Stopwatch, accuracy, label_efficiency,
-                                       length_batches, per_100, record, save_classifier, scores, sentiment_splits)
+from fieldguide.classification import (LABELS, PeakMemory, Run, Stopwatch, accuracy, label_efficiency,
+                                       length_batches, per_100, record, save_classifier, scores)
+from fieldguide.user_data import add_data_flag, classification_splits
 
 HEADS = {  # lr and l2 (penalty on the head's weights) of each head; "named": its start's scale
     "mean": {"lr": 1e-2, "l2": 1e-2}, "cls": {"lr": 1e-2, "l2": 1e-4},
@@ -52,6 +53,13 @@ LABEL_SENTENCE_CANDIDATES = {
 }
 
 
+def label_sentence_candidates(labels):
+    """The phrasings above for the customer-message labels; for other labels (--data), two from their names."""
+    if tuple(labels) == LABELS:
+        return LABEL_SENTENCE_CANDIDATES
+    return {"label words": list(labels), "about the message": [f"This is a {label} message." for label in labels]}
+
+
 @torch.no_grad()
 def frozen_features(model, tokenizer, texts, max_length):
     """One pass of the frozen body; two readouts of its last layer per text: mean-pooled and [CLS]."""
@@ -67,8 +75,8 @@ def frozen_features(model, tokenizer, texts, max_length):
 
 
 def make_head(model, readout, label_vectors=None, scale=None):
-    """A new 384 x 3 linear layer; behind the frozen pooler for [CLS]; started at the label sentences for named."""
-    linear = torch.nn.Linear(model.config.hidden_size, len(LABELS))
+    """A new 384 x labels linear layer; behind the frozen pooler for [CLS]; started at the label sentences for named."""
+    linear = torch.nn.Linear(model.config.hidden_size, model.config.num_labels)
     if readout == "named":  # logits = scale x cosine(message, label sentence), before any training
         with torch.no_grad():
             linear.weight.copy_(scale * label_vectors)
@@ -106,11 +114,12 @@ def main(args):
     preset = PRESETS[args.scale]
     device = pick_device(args.device)
     seed_everything(args.seed)
-    splits = sentiment_splits()
+    splits, labels = classification_splits(args.data, args.seed)  # the shipped set, or your --data file
+    id2label = dict(enumerate(labels))
     writer = ResultsWriter(args.out, "freezing_encoder_parameters/frozen_encoder_linear_head", args)
     with PeakMemory(device) as loading:
-        # The standard classifier: pre-trained body and pooler, a new 3-way classifier.
-        model, tokenizer = load_encoder(args.model, device, num_labels=len(LABELS), id2label=ID2LABEL)
+        # The standard classifier: pre-trained body and pooler, a new classifier with one output per label.
+        model, tokenizer = load_encoder(args.model, device, num_labels=len(labels), id2label=id2label)
     model.requires_grad_(False)  # freeze everything; the heads below are separate, small modules
     model.eval()
     cache = {}  # text -> {readout: vector}: the frozen body gives the same vectors every time
@@ -136,10 +145,10 @@ def main(args):
     validation = splits["validation"]
     phrasings = [[name, " / ".join(sentences), accuracy(classify(new_head("named", sentences),
                  vectors(validation.texts, "named")), validation.labels)]
-                 for name, sentences in LABEL_SENTENCE_CANDIDATES.items()]
+                 for name, sentences in label_sentence_candidates(labels).items()]
     chosen = max(phrasings, key=lambda row: row[2])[0]
-    label_sentences = LABEL_SENTENCE_CANDIDATES[chosen]
-    writer.table("phrasings", ["phrasing", "label sentences (negative / neutral / positive)",
+    label_sentences = label_sentence_candidates(labels)[chosen]
+    writer.table("phrasings", ["phrasing", f"label sentences ({' / '.join(labels)})",
                                "validation accuracy, no labels"], phrasings, formats=["{}", "{}", "{:.1%}"],
                  caption="Each phrasing as the named head's start, before any training; the best one is used.")
     writer.metric("phrasing", chosen)
@@ -176,7 +185,7 @@ def main(args):
     # No labels at all: the named head as it starts, before any training (zero-shot).
     with Stopwatch() as clock:
         predicted = classify(new_head("named"), vectors(test.texts, "named"))
-    zero_shot = Run(READOUTS["named"], 0, 0, **scores(predicted, test.labels), trainable=0,
+    zero_shot = Run(READOUTS["named"], 0, 0, **scores(predicted, test.labels, len(labels)), trainable=0,
                     total=results["named"][0].total, peak_mb=results["named"][0].peak_mb,
                     infer_per_100=per_100(clock.seconds + encode_test.seconds, len(test)))
     print(f"  {READOUTS['named']}:   0 labels (zero-shot): accuracy {zero_shot.accuracy:.1%}, "
@@ -185,12 +194,12 @@ def main(args):
     # The mean-pooled readout is this page's "frozen encoder + linear head" (the decision page reads it).
     headline, runs, mean_head = results["mean"]
     named_headline, named_runs, _ = results["named"]
-    record(writer, [headline, named_headline, zero_shot], runs + named_runs + [zero_shot])
+    record(writer, [headline, named_headline, zero_shot], runs + named_runs + [zero_shot], n_test=len(test))
     writer.metric("named_accuracy", named_headline.accuracy, "{:.1%}")
     writer.metric("zero_shot_accuracy", zero_shot.accuracy, "{:.1%}")
     writer.metric("zero_shot_macro_f1", zero_shot.macro_f1, "{:.3f}")
     writer.metric("label_sentences", " / ".join(f'{label}: "{sentence}"' for label, sentence
-                                                 in zip(LABELS, label_sentences)))
+                                                 in zip(labels, label_sentences)))
     writer.metric("frozen_params", body_params, "{:,}")
     cls_headline, cls_runs, cls_head = results["cls"]
     writer.metric("cls_accuracy", cls_headline.accuracy, "{:.1%}")
@@ -199,16 +208,18 @@ def main(args):
     writer.metric("cls_total_params", cls_headline.total, "{:,}")
     writer.metric("readout_gap_points", 100 * (headline.accuracy - cls_headline.accuracy), "{:.1f}")
     rows = []
+    full = len(splits["train"])
+    counts = [n for n in preset["counts"] if n < full] + [full]  # the label counts that ran
     for readout, (h, r, head) in results.items():
         val = accuracy(classify(head, vectors(validation.texts, readout)), validation.labels)
         writer.metric(("" if readout == "mean" else f"{readout}_") + "validation_accuracy", val, "{:.1%}")
         means = [sum(x.accuracy for x in r if x.n_labels == n) / sum(x.n_labels == n for x in r)
-                 for n in preset["counts"]]
+                 for n in counts]
         rows.append([READOUTS[readout], h.trainable, val, h.accuracy, h.macro_f1, *means])
     writer.table("readouts", ["readout", "trainable parameters", "validation accuracy", "test accuracy",
-                              "macro-F1", *[f"mean test accuracy, {n} labels" for n in preset["counts"]]],
-                 rows, formats=["{}", "{:,}", "{:.1%}", "{:.1%}", "{:.3f}"] + ["{:.1%}"] * len(preset["counts"]),
-                 caption="The same frozen body, the same size of linear head (384 x 3), read in two places "
+                              "macro-F1", *[f"mean test accuracy, {n} labels" for n in counts]],
+                 rows, formats=["{}", "{:,}", "{:.1%}", "{:.1%}", "{:.3f}"] + ["{:.1%}"] * len(counts),
+                 caption=f"The same frozen body, the same size of linear head (384 x {len(labels)}), read in two places "
                          "(mean, [CLS]) or started from the label sentences: all training labels (first "
                          "seed), then the mean over seeds per label count.")
     print(f"all labels: mean-pooled {headline.accuracy:.1%} (macro-F1 {headline.macro_f1:.3f}), "
@@ -218,11 +229,11 @@ def main(args):
     # The mean-pooled head: two plain tensors, applied by plain code to the frozen body's mean vector.
     path = args.out / "mean_pooled_head.safetensors"
     save_file({"weight": mean_head.weight.detach().contiguous(), "bias": mean_head.bias.detach().contiguous()},
-              str(path), metadata={"labels": ",".join(LABELS), "readout": "masked mean of last_hidden_state",
+              str(path), metadata={"labels": ",".join(labels), "readout": "masked mean of last_hidden_state",
                                    "max_length": str(preset["max_length"]), "encoder": "model/ (frozen body)"})
     # The [CLS] head goes back into the standard classifier, saved as a standard folder.
     model.classifier.load_state_dict(cls_head[2].state_dict())
-    folder = save_classifier(model, tokenizer, args.out / "model")
+    folder = save_classifier(model, tokenizer, args.out / "model", id2label)
     print(f"saved {path.name} (mean-pooled head) and {folder.name}/ ([CLS] classifier; load with "
           f"pipeline('text-classification', model=...)) in the --out folder")
     writer.save()
@@ -230,4 +241,5 @@ def main(args):
 
 if __name__ == "__main__":
     parser = snippet_parser(__doc__.splitlines()[0], default_model="minilm-l6", presets=PRESETS)
+    add_data_flag(parser, "classification", "the customer-message set")
     run_main(main, parser)

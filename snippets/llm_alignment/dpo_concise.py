@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 from fieldguide import ResultsWriter, load_causal_lm, pick_device, run_main, seed_everything, snippet_parser
 from fieldguide.chat_data import (IGNORE, batches, collate, encode, generate, preference_pairs,
                                   sequence_logprobs)
+from fieldguide.user_data import add_data_flag, preference_triples
 
 PRESETS = {
     "ci": {"n_train": 16, "epochs": 1, "batch_pairs": 4, "eval_every": 2, "max_new_tokens": 40},
@@ -132,8 +133,8 @@ def train_with_trl(model, tokenizer, rows, preset, seed, device, out):
 def main(args):
     preset = PRESETS[args.scale]
     device = pick_device(args.device)
+    rows = preference_pairs() if args.data is None else preference_triples(args.data, args.seed)  # yours: checked first
     writer = ResultsWriter(args.out, "llm_alignment/dpo_concise", args)
-    rows = preference_pairs()
     train_rows = [r for r in rows if r["split"] == "train"][:preset["n_train"]]
     heldout_rows = [r for r in rows if r["split"] == "heldout"]
 
@@ -238,4 +239,5 @@ def plot(writer, losses, trl_losses, curve):
 
 if __name__ == "__main__":
     parser = snippet_parser(__doc__.splitlines()[0], default_model="smollm2-135m-instruct", presets=PRESETS)
+    add_data_flag(parser, "preferences", "the 40 shipped pairs (a quarter of yours, at most 10, is held out)")
     run_main(main, parser)

@@ -12,7 +12,8 @@ from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTok
 
 from fieldguide import ResultsWriter, model_folder, pick_device, run_main, seed_everything, snippet_parser
 from fieldguide.classification import (FINE_TUNING_PRESETS, ID2LABEL, fine_tune, label_efficiency,
-                                       predict, record, save_classifier, sentiment_splits)
+                                       predict, record, save_classifier)
+from fieldguide.user_data import add_data_flag, classification_splits
 
 PRESETS = FINE_TUNING_PRESETS  # the very presets of full fine-tuning: {scale: settings}
 
@@ -20,12 +21,13 @@ PRESETS = FINE_TUNING_PRESETS  # the very presets of full fine-tuning: {scale: s
 def main(args):
     preset = PRESETS[args.scale]
     device = pick_device(args.device)
-    splits = sentiment_splits()
+    splits, labels = classification_splits(args.data, args.seed)  # the shipped set, or your --data file
+    id2label = dict(enumerate(labels))
     writer = ResultsWriter(args.out, "transfer_knowledge_to_downstream_tasks/random_init_control", args)
     folder = model_folder(args.model)
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    config = AutoConfig.from_pretrained(folder, num_labels=len(ID2LABEL), id2label=ID2LABEL,
-                                        label2id={v: k for k, v in ID2LABEL.items()})
+    config = AutoConfig.from_pretrained(folder, num_labels=len(labels), id2label=id2label,
+                                        label2id={v: k for k, v in id2label.items()})
 
     def train(subset, seed):
         seed_everything(args.seed + seed)
@@ -36,12 +38,13 @@ def main(args):
     print(f"randomly initialised {config.num_hidden_layers}-layer BERT (MiniLM-L6 shape), on {device}")
     headline, runs, model = label_efficiency("random-init control (same training)", train, splits,
                                              preset["counts"], preset["seeds"], device)
-    record(writer, [headline], runs)
-    saved = save_classifier(model, tokenizer, args.out / "model")
+    record(writer, [headline], runs, n_test=len(splits["test"]))
+    saved = save_classifier(model, tokenizer, args.out / "model", id2label)
     print(f"saved the control trained on all labels as {saved.name}/ in the --out folder")
     writer.save()
 
 
 if __name__ == "__main__":
     parser = snippet_parser(__doc__.splitlines()[0], default_model="minilm-l6", presets=PRESETS)
+    add_data_flag(parser, "classification", "the customer-message set")
     run_main(main, parser)

@@ -41,8 +41,9 @@ FINE_TUNING_PRESETS = {
 @dataclass(frozen=True)
 class Split:
     texts: list[str]
-    labels: list[int]  # indices into LABELS
+    labels: list[int]  # indices into names
     hard: list[bool]
+    names: tuple[str, ...] = LABELS  # the label set (your --data file's: fieldguide.user_data)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -67,7 +68,7 @@ def label_subset(split: Split, n: int, seed: int) -> Split:
     if not 0 < n <= len(split):
         raise ValueError(f"cannot take {n} of {len(split)} examples")
     rng = random.Random(seed)
-    by_class = [[i for i, y in enumerate(split.labels) if y == c] for c in range(len(LABELS))]
+    by_class = [[i for i, y in enumerate(split.labels) if y == c] for c in range(len(split.names))]
     for indices in by_class:
         rng.shuffle(indices)
     order = [i for group in zip(*by_class) for i in group]  # round-robin over classes
@@ -75,7 +76,7 @@ def label_subset(split: Split, n: int, seed: int) -> Split:
     chosen = (order + leftover)[:n]
     rng.shuffle(chosen)
     return Split([split.texts[i] for i in chosen], [split.labels[i] for i in chosen],
-                 [split.hard[i] for i in chosen])
+                 [split.hard[i] for i in chosen], split.names)
 
 
 def length_batches(tokenizer, texts: list[str], batch_size: int, max_length: int,
@@ -114,8 +115,8 @@ def macro_f1(predicted, gold, n_classes: int = len(LABELS)) -> float:
     return sum(scores) / n_classes
 
 
-def scores(predicted, gold) -> dict[str, float]:
-    return {"accuracy": accuracy(predicted, gold), "macro_f1": macro_f1(predicted, gold)}
+def scores(predicted, gold, n_classes: int = len(LABELS)) -> dict[str, float]:
+    return {"accuracy": accuracy(predicted, gold), "macro_f1": macro_f1(predicted, gold, n_classes)}
 
 
 class Stopwatch:
@@ -135,12 +136,14 @@ def per_100(seconds: float, n_messages: int) -> float:
     return 100 * seconds / max(n_messages, 1)
 
 
-def save_classifier(model, tokenizer, folder: Path | str) -> Path:
-    """Save as a standard Hugging Face folder (``pipeline("text-classification", model=...)``)."""
+def save_classifier(model, tokenizer, folder: Path | str, id2label: dict[int, str] | None = None) -> Path:
+    """Save as a standard Hugging Face folder (``pipeline("text-classification", model=...)``),
+    with the label names ``id2label`` (default: the customer-message set's)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    model.config.id2label = dict(ID2LABEL)
-    model.config.label2id = {v: k for k, v in ID2LABEL.items()}
+    id2label = dict(ID2LABEL if id2label is None else id2label)
+    model.config.id2label = id2label
+    model.config.label2id = {v: k for k, v in id2label.items()}
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
@@ -246,7 +249,7 @@ def label_efficiency(approach: str, train, splits: dict[str, Split], counts, see
             with Stopwatch() as inference:
                 predicted = predict_fn(test.texts)
         trainable, total = parameter_counts(model) if model is not None else (0, 0)
-        run = Run(approach, n, seed, **scores(predicted, test.labels), trainable=trainable,
+        run = Run(approach, n, seed, **scores(predicted, test.labels, len(test.names)), trainable=trainable,
                   total=total, train_seconds=training.seconds, peak_mb=memory.peak_mb,
                   infer_per_100=per_100(inference.seconds, len(test)))
         runs.append(run)
@@ -268,7 +271,7 @@ def row(run: Run) -> list:
             run.train_seconds, run.peak_mb, run.infer_per_100]
 
 
-def record(writer, headlines: list[Run], runs: list[Run]) -> None:
+def record(writer, headlines: list[Run], runs: list[Run], n_test: int = 240) -> None:
     """Write the standard results every approach snippet shares (the decision page reads them).
 
     Tables ``rows`` (one per headline run) and ``curve`` (every run); metrics for the
@@ -285,7 +288,7 @@ def record(writer, headlines: list[Run], runs: list[Run]) -> None:
     writer.metric("peak_mb", first.peak_mb, "{:.0f} MB")
     writer.metric("infer_per_100", first.infer_per_100, "{:.2f} s")
     writer.table("rows", ROW_COLUMNS, [row(r) for r in headlines], formats=ROW_FORMATS,
-                 caption="Test split (240 messages). Costs measured on the machine that built "
+                 caption=f"Test split ({n_test} messages). Costs measured on the machine that built "
                          "this page; peak memory is above the Python/torch runtime.")
     writer.table("curve", CURVE_COLUMNS,
                  [[r.approach, r.n_labels, r.seed, r.accuracy, r.macro_f1] for r in runs],
