@@ -112,12 +112,15 @@ def main(args):
                 writer.metric(f"{key}_predicted", counts)
                 writer.metric(f"{key}_accuracy", run.accuracy, "{:.1%}")
                 writer.metric(f"{key}_macro_f1", run.macro_f1, "{:.3f}")
+                writer.metric(f"{key}_top_label_share",  # how far the answers lean to one label
+                              max(predicted.count(c) for c in range(len(LABELS))) / len(predicted), "{:.0%}")
         print(f"    shared prompt {prefix_tokens} tokens, {clock.seconds:.1f} s for {len(test)} messages")
         if draw == preset["draws"][0]:
             writer.metric(f"{tag}_shot_infer_per_100", runs[-1].infer_per_100, "{:.2f} s")
     headlines = [r for r in runs if r.seed == preset["draws"][0]]
     record(writer, headlines, runs)
     writer.metric("shots", k)
+    writer.metric("test_messages", len(test))
     example = chat(settings[1][2][:1], test.texts[0])
     writer.metric("prompt_example", tokenizer.apply_chat_template(example, tokenize=False,
                                                                   add_generation_prompt=True))

@@ -39,6 +39,12 @@ def main(args):
     headline, runs, model = label_efficiency("random-init control (same training)", train, splits,
                                              preset["counts"], preset["seeds"], device)
     record(writer, [headline], runs, n_test=len(splits["test"]))
+    below = {}  # mean accuracy at each label count below all of them
+    for r in runs:
+        if r.n_labels < headline.n_labels:
+            below.setdefault(r.n_labels, []).append(r.accuracy)
+    writer.metric("below_all_mean_max", max(sum(v) / len(v) for v in below.values()), "{:.1%}")
+    writer.metric("chance", 1 / len(ID2LABEL), "{:.0%}")  # the test split is balanced
     saved = save_classifier(model, tokenizer, args.out / "model", id2label)
     print(f"saved the control trained on all labels as {saved.name}/ in the --out folder")
     writer.save()
