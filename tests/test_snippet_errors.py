@@ -32,6 +32,16 @@ EXPECTED = {  # what the error line must say
     "missing --model folder": "does not exist",
     "hub id while offline": "SomeOrg/not-a-cached-model",  # HF_HUB_OFFLINE=1 (the suite is offline)
     "--sources without the runs": "lacks the run of",
+    # --data (fieldguide.user_data): the error names the file, the line where one is at fault, and what is wrong
+    "missing --data file": "does not exist",
+    "empty --data file": "is empty",
+    "--data with an unknown extension": "unknown extension '.txt'",
+    "undecodable bytes in --data": "not UTF-8 text",
+    "empty field in --data": ", line 3: empty '",
+    "--data CSV lacks a column": ", line 1: missing column '",
+    "--data JSONL line lacks a key": ", line 2: missing '",
+    "--data line not JSON": ", line 2: not valid JSON",
+    "--data label too rare to split": "line 5: label 'positive' has 2 examples, too few to split",
 }
 
 
@@ -81,6 +91,8 @@ def test_bad_input_is_one_error_line_exit_2_nothing_written(name):
             problems.append(f"{case}: expected one error line with {EXPECTED[case]!r}, got {lines[-3:]}")
         elif result["out_left"]:
             problems.append(f"{case}: --out holds {result['out_left']}")
+        elif result.get("data_file") and result["data_file"] not in errors[0]:
+            problems.append(f"{case}: the error does not name the file {result['data_file']}: {errors[0]}")
         else:
             print(f"{case}: {errors[0]}")
     assert not problems, f"{name}:\n" + "\n".join(problems)
@@ -98,3 +110,21 @@ def loads_a_model_by_name(name: str) -> bool:
 @pytest.mark.parametrize("name", [n for n in SNIPPETS if loads_a_model_by_name(n)])
 def test_a_snippet_that_loads_a_real_model_takes_model(name):
     assert "--model" in all_results()[name]["help"]["stdout"], f"{name} loads a model but has no --model"
+
+
+DATA_SNIPPETS = {  # snippet: the kind of --data file it reads (a test of the list, not of the harness)
+    "activating_pretrained_knowledge/smollm2_capitals": "knowledge",
+    "freezing_encoder_parameters/frozen_encoder_linear_head": "classification",
+    "discarding_pretraining_head/new_head_full_fine_tuning": "classification",
+    "fine_tuning_sequence_encoding_models/lora_encoder": "classification",
+    "transfer_knowledge_to_downstream_tasks/random_init_control": "classification",
+    "fine_tuning_standard_adaptation_llms/sft_full_vs_lora": "sft",
+    "llm_alignment/dpo_concise": "preferences",
+}
+
+
+@pytest.mark.parametrize("name", sorted(DATA_SNIPPETS))
+def test_data_flag_shows_its_format_and_gets_the_bad_data_cases(name):
+    result = all_results()[name]
+    assert result["data_kind"] == DATA_SNIPPETS[name], f"{name} --help shows no --data format of {DATA_SNIPPETS[name]}"
+    assert any(case.startswith(("missing --data", "empty --data")) for case in result["cases"])
