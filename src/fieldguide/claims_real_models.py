@@ -50,8 +50,9 @@ REAL_MODEL_CLAIMS: dict[str, list[Claim]] = {
           "routing_accuracy > 4 * (1 / n_domains)"),
         C("sentiment_above_chance", "A 5-neighbour vote gets sentiment right more than 15 points above chance (33 %).",
           "knn_sentiment_accuracy > 0.33 + 0.15"),
-        C("clusters_above_chance", "k-means clusters are more than three times purer than chance.",
-          "cluster_purity > 3 * (1 / n_domains)"),
+        # chance for purity is a random grouping of the same sizes (about 0.12-0.13 here), not 1/20
+        C("clusters_above_chance", "k-means clusters are more than twice as pure as random groups of the same sizes.",
+          "cluster_purity > 2 * random_grouping_purity"),
     ],
     "discarding_pretraining_head/new_head_full_fine_tuning": [
         C("nothing_frozen", "Every one of the model's more than 22 million parameters trains.",
@@ -87,6 +88,10 @@ REAL_MODEL_CLAIMS: dict[str, list[Claim]] = {
           "harsh_change_layers > 3 * gentle_change_layers"),
         C("harsh_worse", "The harsh run ends more than 15 points below the gentle one.",
           "harsh_accuracy < gentle_accuracy - 0.15"),
+        # measured 0.333 (every message one label): the pre-trained start is lost; the band leaves
+        # seven points above chance (1/3) for another CPU's trajectory
+        C("harsh_at_chance", "The harsh run ends near chance: the pre-trained start is lost.",
+          "harsh_accuracy <= 0.40"),
     ],
     "fine_tuning_sequence_encoding_models/lora_encoder": [
         C("small_share", "LoRA trains less than 2 % of the model.", "trainable_share < 0.02"),
@@ -113,6 +118,10 @@ REAL_MODEL_CLAIMS: dict[str, list[Claim]] = {
         # full fine-tuning holds gradients and AdamW moments for every weight
         C("full_memory", "Full fine-tuning adds more than twice LoRA's memory.",
           "full_peak_mb > 2 * lora_peak_mb"),
+        # measured (ci, one CPU): 4.263 -> 1.408 nats on all held-out tokens with the loss on every
+        # token; a 1-nat band leaves wide room for another CPU
+        C("all_tokens_loss_drops", "With the loss on every token, the held-out loss on all tokens drops by more "
+          "than a nat.", "lora_all_tokens_heldout_all_tokens < heldout_all_tokens_before - 1.0"),
     ],
     "freezing_encoder_parameters/frozen_encoder_linear_head": [
         C("one_linear_head", "Each head is one 384 x 3 linear layer; the body is frozen.",
@@ -138,6 +147,10 @@ REAL_MODEL_CLAIMS: dict[str, list[Claim]] = {
         # The label sentences: zero-shot well above chance (measured 61.3 %).
         C("label_sentences_zero_shot", "With no labels, the head started from label sentences gets at least 50 %.",
           "zero_shot_accuracy >= 0.50"),
+        # measured (ci, one CPU): 82.1 % from label sentences, 82.9 % from a random start (0.8 points);
+        # three points is about seven test messages of room for another CPU
+        C("start_hardly_matters_at_all", "With all labels, the head's start hardly matters any more.",
+          "abs(named_accuracy - accuracy) <= 0.03"),
     ],
     "llm_alignment/token_shift_probe": [
         C("shares_sum_to_one", "Every answer token is unshifted, marginal or shifted.",
@@ -189,6 +202,10 @@ REAL_MODEL_CLAIMS: dict[str, list[Claim]] = {
         C("finetuned_above_80", "Fine-tuning reaches more than 80 %.", "finetuned_accuracy > 0.80"),
         C("hard_no_worse", "On the hard cases fine-tuning does at least as well as the centroids.",
           "finetuned_hard_accuracy >= centroid_hard_accuracy"),
+        # measured: 11.9 points (centroids) and 13.0 (fine-tuned) below each method's overall accuracy;
+        # the band keeps a margin of about three hard cases for another CPU
+        C("hard_cases_harder", "The hard cases are harder than the rest for the centroids and the fine-tuned model alike.",
+          "min(centroid_accuracy - centroid_hard_accuracy, finetuned_accuracy - finetuned_hard_accuracy) >= 0.05"),
     ],
     "scope_of_introductory_fine_tuning/what_gets_trained": [
         C("full_size", "Full fine-tuning updates more than 22 million parameters.", "full_trainable > 22_000_000"),
@@ -274,5 +291,14 @@ REAL_MODEL_CLAIMS: dict[str, list[Claim]] = {
         # and exact-format answers rise on tasks never trained on
         C("unseen_exact_rises", "On the held-out tasks exact match rises by more than 15 points.",
           "unseen_exact_after > unseen_exact_before + 0.15"),
+        # measured (ci, one CPU): lenient 0.458 before and after on the held-out tasks (exact 0.000
+        # before), one of the four held-out tasks worse; margins of one answer (0.05) and about
+        # five answers (0.25) leave room for another CPU's greedy decoding
+        C("lenient_does_not_rise", "On the held-out tasks the lenient score rises by at most five points: "
+          "no new knowledge.", "unseen_lenient_after <= unseen_lenient_before + 0.05"),
+        C("right_output_wrapped", "Before tuning many held-out answers already held the right output, "
+          "wrapped in sentences.", "unseen_lenient_before - unseen_exact_before >= 0.25"),
+        C("transfer_not_free", "At least one held-out task loses lenient score after tuning.",
+          "unseen_tasks_worse >= 1"),
     ],
 }
