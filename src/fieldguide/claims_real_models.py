@@ -106,9 +106,10 @@ REAL_MODEL_CLAIMS: dict[str, list[Claim]] = {
           "full_heldout < heldout_before - 0.3"),
         C("lora_learns", "LoRA lowers the held-out loss on the responses by more than 0.3.",
           "lora_heldout < heldout_before - 0.3"),
-        # and LoRA is within reach of full fine-tuning at this data size
-        C("lora_near_full", "LoRA's held-out loss is within 0.4 of full fine-tuning's.",
-          "abs(lora_heldout - full_heldout) < 0.4"),
+        # "loses nothing measurable": LoRA's held-out loss is not above full fine-tuning's (measured
+        # 1.787 against 1.878; the 0.05 margin is for another CPU's rounding, not a loss allowed)
+        C("lora_near_full", "LoRA's held-out loss is no higher than full fine-tuning's (within 0.05).",
+          "lora_heldout <= full_heldout + 0.05"),
         # the reason to mask the prompt: most tokens are prompt/template, and training on them
         # leaves the responses worse off than training on the responses alone
         C("responses_minority", "Fewer than 35 % of the training tokens are response tokens.",
