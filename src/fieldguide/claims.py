@@ -108,6 +108,8 @@ LAB_CLAIMS: dict[str, list[Claim]] = {
           "after >= 0.5"),  # seen 0.625-0.917 (mean of two seeds; single seeds 0.528-0.917)
         C("control_fits", "The random-init control fits its pairs...", "control_tuned_min >= 0.9"),  # seen 1.000
         C("control_translates_none", "...and translates almost none of the others.", "control_max <= 0.06"),  # seen 0.000
+        C("unlocks_beyond_latent", "Fine-tuning unlocks far more held-out words than the untuned continuations "
+          "already contained.", "after - latent >= 0.3"),  # seen 0.60-0.86 (latent alone 0.000-0.167)
     ],
     "broad_applications_fine_tuning_llms/synthetic_token_shift": [
         C("answers_right", "The fine-tuned model states right facts about held-out people.",
@@ -118,6 +120,9 @@ LAB_CLAIMS: dict[str, list[Claim]] = {
           "top3_fact >= 0.6"),  # seen 0.743-0.831
         C("style_not_facts", "Style shifts far more than facts.",
           "shifted_style - shifted_fact >= 0.5"),  # seen 0.74-0.83
+        C("fewer_unshifted_than_urial", "Far fewer tokens are unshifted than in URIAL's Llama-2 pair.",
+          "unshifted <= 0.6",
+          "77.7 % unshifted (Llama-2-7b -> chat): Lin et al., arXiv 2312.01552"),  # seen 0.416-0.465
     ],
     "evaluating_researchers_conclusion/synthetic_data_size": [
         C("zero_before", "With no fine-tuning the model answers nothing.", "zero_heldout <= 0.02"),  # seen 0.000
@@ -143,7 +148,7 @@ LAB_CLAIMS: dict[str, list[Claim]] = {
           "full_heldout >= 0.5"),  # seen 0.710-0.836
         C("ranks_near_full", "From rank 2 up, every adapter lands within 20 points of full fine-tuning.",
           "lora_r2_up_heldout_min >= full_heldout - 0.2"),  # seen 0.03-0.12 behind
-        C("rank_matters_little", "From rank 2 to rank 32 the held-out accuracy moves by at most 15 points.",
+        C("rank_matters_little", "From rank 2 to the largest rank run, the held-out accuracy moves by at most 15 points.",
           "lora_r2_up_spread <= 0.15",
           "WikiSQL 73.3-73.8 % for r = 2-64 on GPT-3 (Wq, Wv): Hu et al., arXiv 2106.09685, Table 6"),  # seen 0.020-0.094
         C("few_params_suffice", "A few thousand parameters reach 90 % of full fine-tuning from pre-trained weights.",
