@@ -26,8 +26,8 @@ from fieldguide.chat_data import (IGNORE, batches, collate, encode, generate, pr
 from fieldguide.user_data import add_data_flag, preference_triples
 
 PRESETS = {
-    "ci": {"n_train": 16, "epochs": 1, "batch_pairs": 4, "eval_every": 2, "max_new_tokens": 40},
-    "gpu": {"n_train": 30, "epochs": 4, "batch_pairs": 4, "eval_every": 4, "max_new_tokens": 96},
+    "ci": {"n_train": 16, "epochs": 1, "batch_pairs": 4, "eval_every": 2, "max_new_tokens": 128},
+    "gpu": {"n_train": 30, "epochs": 4, "batch_pairs": 4, "eval_every": 4, "max_new_tokens": 160},
 }
 BETA, LR = 0.1, 5e-4
 LORA = LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0, task_type="CAUSAL_LM",
@@ -178,6 +178,10 @@ def main(args):
     print(f"  greedy answer length on held-out prompts: {sum(length_before) / len(prompts):.1f} -> "
           f"{sum(length_after) / len(prompts):.1f} tokens (cap {preset['max_new_tokens']})")
 
+    cap = preset["max_new_tokens"]  # an answer cut at the cap has no measured length
+    writer.metric("max_new_tokens", cap)
+    writer.metric("capped_before", sum(n >= cap for n in length_before))
+    writer.metric("capped_after", sum(n >= cap for n in length_after))
     writer.metric("n_train", len(train))
     writer.metric("n_heldout", len(heldout))
     writer.metric("steps", len(losses))

@@ -154,8 +154,6 @@ REAL_MODEL_CLAIMS: dict[str, list[Claim]] = {
           "abs(named_accuracy - accuracy) <= 0.03"),
     ],
     "llm_alignment/token_shift_probe": [
-        C("shares_sum_to_one", "Every answer token is unshifted, marginal or shifted.",
-          "abs(unshifted_share + marginal_share + shifted_share - 1) < 1e-6"),
         # the tuned model's own greedy tokens rank 1 under itself
         C("greedy_self_consistent", "The tuned model's own greedy tokens rank first under itself.",
           "greedy_check > 0.98"),
@@ -172,7 +170,6 @@ REAL_MODEL_CLAIMS: dict[str, list[Claim]] = {
         C("loss_starts_log2", "The loss starts at log 2.", "abs(loss_first - 0.6931) < 0.01"),
         C("loss_falls", "The loss falls below 0.5.", "loss_last < 0.5"),
         # held-out pairs, with filler phrases never trained on: the margin rises and ranks them right
-        C("margin_starts_zero", "The held-out margin starts at 0.", "margin_start == 0"),
         C("margin_rises", "The held-out margin rises above 3 nats.", "margin_end > 3"),
         C("ranks_heldout", "At least 80 % of the held-out pairs are ranked the right way.", "accuracy_end >= 0.8"),
         # while the policy stays close to the reference (nats per response token)
@@ -181,8 +178,11 @@ REAL_MODEL_CLAIMS: dict[str, list[Claim]] = {
         # trl's DPOTrainer on the same data and settings gets to the same place
         C("trl_loss_starts_log2", "trl's loss starts at log 2 too.", "abs(trl_loss_first - 0.6931) < 0.01"),
         C("trl_ranks_heldout", "trl ranks at least 80 % of the held-out pairs right.", "trl_accuracy_end >= 0.8"),
-        C("trl_same_margin", "trl's margin is within 40 % of ours.",
-          "abs(trl_margin_end - margin_end) < 0.4 * margin_end"),
+        # measured: margin 15.87 vs 15.42 (3 %), final loss 0.3060 vs 0.3049 (0.3 %)
+        C("trl_same_margin", "trl's held-out margin is within 10 % of ours.",
+          "abs(trl_margin_end - margin_end) < 0.1 * margin_end"),
+        C("trl_same_loss", "trl's final training loss is within 3 % of ours.",
+          "abs(trl_loss_last - loss_last) < 0.03 * loss_last"),
         C("trl_near_reference", "trl's policy stays within 0.5 nats per token of the reference.",
           "trl_kl_end < 0.5"),
         # the page's caveat: the margin grows mostly by pushing the rejected texts down, and a few
@@ -191,6 +191,9 @@ REAL_MODEL_CLAIMS: dict[str, list[Claim]] = {
           "-rejected_end > 2 * abs(chosen_end)"),
         C("length_barely_changes", "The greedy answers keep more than 70 % of their length.",
           "length_after > 0.7 * length_before"),
+        # at a 40-token cap 6 of 10 answers were cut (their length unmeasured); at 128, 1 of 10 (it loops)
+        C("lengths_not_capped", "At most one greedy answer in ten, before or after, is cut at the generation cap.",
+          "capped_before <= 0.1 * n_heldout and capped_after <= 0.1 * n_heldout"),
     ],
     "necessity_of_fine_tuning/frozen_vs_finetuned": [
         # Without any labelled data the untuned model is well short of what the task needs.
