@@ -114,7 +114,7 @@ LAB_CLAIMS: dict[str, list[Claim]] = {
     "broad_applications_fine_tuning_llms/synthetic_token_shift": [
         C("answers_right", "The fine-tuned model states right facts about held-out people.",
           "answers_right >= 0.7"),  # seen 0.884-0.960
-        C("style_shifted", "At least nine in ten style tokens are shifted.", "shifted_style >= 0.9",
+        C("style_shifted", "Every style token is shifted: the base model never wrote them.", "shifted_style >= 0.99",
           "7.8 % of tokens shifted, mostly stylistic (Llama-2-7b -> chat): Lin et al., arXiv 2312.01552"),  # seen 1.000
         C("facts_in_base_top3", "Facts are mostly within the base model's top three.",
           "top3_fact >= 0.6"),  # seen 0.743-0.831
