@@ -92,3 +92,17 @@ def test_the_built_site_has_a_ledger_and_claims_json_with_every_claim_held(built
         page = (built_site / page_of(snippet, docs).replace(".md", "/index.html")).read_text(encoding="utf-8")
         assert f'id="{anchor(snippet, claim_id)}"' in page, (snippet, claim_id)
         assert f'#{anchor(snippet, claim_id)}"' in ledger, (snippet, claim_id)
+
+
+def test_every_concept_page_shows_at_least_one_checked_claim(built_site):
+    """Issue 13: each of the seed's concept pages carries a claim badge (its own or a fragment's)."""
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    pages = sorted(p.relative_to(docs).as_posix() for folder in ("foundations", "encoders", "llms", "prompting",
+                                                                 "alignment") for p in (docs / folder).glob("*.md"))
+    assert len(pages) == 20, pages
+    counts = {}
+    for page in pages:
+        html = (built_site / page.replace(".md", "/index.html")).read_text(encoding="utf-8")
+        counts[page] = html.count('class="fg-claim')
+    print("claim badges per concept page:", json.dumps(counts, indent=1))
+    assert all(counts.values()), [p for p, n in counts.items() if not n]
