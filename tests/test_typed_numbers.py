@@ -14,6 +14,13 @@ that is not
 * matched by ``ALLOWED`` below: a short, reviewed list of numbers that are not results (model
   names, section numbers, ...). Each entry says why it is not a result.
 
+Sizes of the shipped customer-message set ("480 labels", "the 240 test messages"), the
+label-count arms every scale runs, and messages quoted with their id are allowed only where
+the test verifies them against the data and the presets; a size that names the arm of the
+metric its sentence shows ("with 128 labels ... {{ metric S gap_at_128 }}") is allowed because
+the directive fails the build when that arm does not exist. Sizes spelled out in words before
+a noun that names a run's size ("fifteen examples", "three people") are reported as well.
+
 A number the scan reports is either replaced by a directive, cited with its source, reworded
 away, or — only if it is not a result at all — added to ``ALLOWED`` with its reason.
 """
@@ -187,6 +194,42 @@ def typed_numbers(text: str, facts: dict[str, set[int]] | None = None) -> list[t
         line = text.count("\n", 0, m.start()) + 1
         found.append((line, m.group(0), text.split("\n")[line - 1].strip()))
     return found
+
+
+# Sizes spelled out in words: a count word before a noun that names a scale-dependent size of a
+# run ("fifteen examples", "three people", "two CPU cores"). Vague quantities ("a few hundred",
+# "dozens") are not matched; hundreds and thousands are orders of magnitude, not sizes.
+_COUNT_WORD = (r"(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+               r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
+               r"a dozen)")
+_SIZE_NOUN = (r"(?:examples|people|persons|facts|words|pairs|seeds|cores|biographies|countries|steps|epochs|"
+              r"rephrasings|tokens|questions)")
+SPELLED = re.compile(rf"(?i)\b{_COUNT_WORD}(?:[- ][a-z-]+){{0,2}}? {_SIZE_NOUN}\b")
+SPELLED_ALLOWED: list[tuple[str, str]] = [
+    ("two CPU cores", "the ci preset's design target, as every snippet's --help states it (checked below)"),
+]
+
+
+def spelled_sizes(text: str) -> list[tuple[int, str]]:
+    """Every size spelled out in words in a page's prose, outside cited sentences: (line, phrase)."""
+    prose = _prose(text)
+    cited = [(a, b) for a, b in _sentences(text, text) if _CITATION.search(text[a:b])]
+    allowed = {phrase.lower() for phrase, _why in SPELLED_ALLOWED}
+    return [(text.count("\n", 0, m.start()) + 1, m.group(0)) for m in SPELLED.finditer(prose)
+            if m.group(0).lower() not in allowed and not any(a <= m.start() < b for a, b in cited)]
+
+
+def test_no_size_is_spelled_out_by_hand():
+    report = [f"{path.relative_to(REPO)}:{line}: {phrase!r}"
+              for path in SCANNED for line, phrase in spelled_sizes(path.read_text(encoding="utf-8"))]
+    assert not report, "sizes typed in words (use a metric, or reword):\n" + "\n".join(report)
+
+
+def test_spelled_allowances_still_hold():
+    cli = (REPO / "src" / "fieldguide" / "cli.py").read_text(encoding="utf-8")
+    assert "ci fits 2 CPU cores" in cli, "the ci preset's stated target changed: update SPELLED_ALLOWED"
+    page = "Fifteen examples (three people) unlock most of it. Runs fit two CPU cores.\n"
+    assert spelled_sizes(page) == [(1, "Fifteen examples"), (1, "three people")], spelled_sizes(page)
 
 
 def test_no_number_is_typed_into_a_page_or_fragment():
