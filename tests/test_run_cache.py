@@ -145,3 +145,17 @@ def test_every_run_records_its_provenance_and_the_page_shows_it(demo):
     shown = _output(run, None, "t.md")
     assert "--device cpu (ran on cpu:" in shown
     assert 'class="fg-provenance"' in shown and "peak memory" in shown and f"torch {p['versions']['torch']}" in shown
+
+
+def test_section_markers_key_nothing_but_code_does(tmp_path, monkeypatch):
+    """A page shows a snippet's key lines by section markers; adding them must not re-run it."""
+    snippets = tmp_path / "snippets" / "page"
+    snippets.mkdir(parents=True)
+    monkeypatch.setattr(execute, "SNIPPETS", tmp_path / "snippets")
+    path = snippets / "demo.py"
+    path.write_text("import sys\n\ndef main():\n    return 1\n")
+    before = execute.run_key("page/demo", ["--scale", "ci"])
+    path.write_text("import sys\n\n# --8<-- [start:idea]\ndef main():\n    return 1\n# --8<-- [end:idea]\n")
+    assert execute.run_key("page/demo", ["--scale", "ci"]) == before
+    path.write_text("import sys\n\n# --8<-- [start:idea]\ndef main():\n    return 2\n# --8<-- [end:idea]\n")
+    assert execute.run_key("page/demo", ["--scale", "ci"]) != before

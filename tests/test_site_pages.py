@@ -80,7 +80,7 @@ def test_see_it_run_includes_a_real_snippet(page):
     text = page.read_text(encoding="utf-8")
     match = re.search(r"^## See it run.*?$(.*?)(?=^## Related)", text, re.MULTILINE | re.DOTALL)
     assert match, f"{page.name}: no '## See it run' section before '## Related'"
-    includes = re.findall(r'^--8<-- "(snippets/[^"]+\.(?:py|md))"', match.group(1), re.MULTILINE)
+    includes = re.findall(r'^\s*--8<-- "(snippets/[^"]+\.(?:py|md))"', match.group(1), re.MULTILINE)
     assert includes, f"{page.name}: 'See it run' includes no snippet"
     for target in includes:
         assert (REPO / target).is_file(), f"{page.name}: includes missing {target}"
@@ -191,3 +191,34 @@ def test_concept_pages_and_tags_index_are_built(built_site: Path):
     for tag in ("Ch.2 Generative Models", "Ch.4 Alignment", "Foundations of Large Language Models Course",
                 "Computing Sciences", "Encoders", "Prompting"):
         assert tag in tags, f"tags index lacks '{tag}'"
+
+
+def test_every_shown_snippet_can_be_downloaded_as_py_and_notebook_with_the_wheel(built_site: Path):
+    """Each page with a snippet offers its .py, a notebook made from it and the runtime wheel."""
+    import nbformat
+
+    from fieldguide_site.downloads import FOLDER, wheel_name
+
+    include = re.compile(r'--8<--\s+"snippets/([\w/]+)\.py"')
+    for page in sorted(DOCS.rglob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        for fragment in re.findall(r'--8<--\s+"(snippets/[\w/]+\.md)"', text):
+            text += (DOCS.parent / fragment).read_text(encoding="utf-8")
+        names = sorted(set(include.findall(text)))
+        if not names:
+            continue
+        rel = page.relative_to(DOCS).with_suffix("")
+        html_path = built_site / (rel.parent if rel.name == "index" else rel) / "index.html"
+        html = html_path.read_text(encoding="utf-8")
+        for name in names:
+            assert f"{FOLDER}/{name}.py" in html and f"{FOLDER}/{name}.ipynb" in html, f"{rel}: no download of {name}"
+            assert f"{FOLDER}/{wheel_name()}" in html, f"{rel}: no link to the wheel"
+    for script in sorted((DOCS.parent / "snippets").rglob("*.py")):
+        name = script.relative_to(DOCS.parent / "snippets").with_suffix("").as_posix()
+        assert (built_site / FOLDER / f"{name}.py").read_bytes() == script.read_bytes()
+        notebook = nbformat.reads((built_site / FOLDER / f"{name}.ipynb").read_text(encoding="utf-8"), as_version=4)
+        nbformat.validate(notebook)
+        code = [c.source for c in notebook.cells if c.cell_type == "code"]
+        assert "sys.argv" in code[0]  # the flags a notebook run gets
+        assert "def main" in "\n".join(code) or "main(" in "\n".join(code), name
+    assert (built_site / FOLDER / wheel_name()).stat().st_size > 10_000

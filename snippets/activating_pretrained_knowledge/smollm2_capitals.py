@@ -150,6 +150,7 @@ def measure(model, tokenizer, items):
     }
 
 
+# --8<-- [start:idea]
 def fine_tune(model, tokenizer, train_items, recipe, batch_size, seed):
     """Plain PyTorch loop over LoRA parameters; returns the loss after each step."""
     config = LoraConfig(r=recipe["r"], lora_alpha=2 * recipe["r"], lora_dropout=0.0,
@@ -176,6 +177,7 @@ def fine_tune(model, tokenizer, train_items, recipe, batch_size, seed):
                 bar.set_postfix(loss=f"{loss.item():.3f}")
     model.eval()
     return model, losses
+# --8<-- [end:idea]
 
 
 def count(flags):

@@ -177,12 +177,22 @@ def snippet_dependencies(name: str, seen: set[str] | None = None) -> list[str]:
     return found
 
 
+# A page shows the lines that are the idea by section markers (pymdownx.snippets:
+# "# --8<-- [start:name]" ... "# --8<-- [end:name]"); they are comments, so they key nothing.
+SECTION_MARKER = re.compile(rb"^[ \t]*# --8<-- \[(?:start|end):[a-z][-_0-9a-z]*\][ \t]*\r?\n", re.MULTILINE)
+
+
+def code_of(path: Path) -> bytes:
+    """A snippet's text as it keys a run: section-marker lines left out."""
+    return SECTION_MARKER.sub(b"", path.read_bytes())
+
+
 def run_key(name: str, args: list[str]) -> str:
     digest = hashlib.sha256()
     library: set[Path] = set()
     for dependency in snippet_dependencies(name):
         digest.update(dependency.encode())
-        digest.update(snippet_path(dependency).read_bytes())
+        digest.update(code_of(snippet_path(dependency)))
         library.update(library_modules(snippet_path(dependency)))
     for path in sorted(library) + sorted((LIBRARY / "data").glob("*")):
         digest.update(str(path.relative_to(LIBRARY)).encode())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 
-from fieldguide_site import executed_results, quizzes
+from fieldguide_site import downloads, executed_results, quizzes
 
 log = logging.getLogger("mkdocs.hooks.fieldguide")
 
@@ -98,6 +98,7 @@ def on_post_build(config):
                  "held": None, "published": c.published, "scale": None, "device": None}
                 for s, cs in CLAIMS.items() for c in cs]
     (Path(config["site_dir"]) / "claims.json").write_text(json.dumps(rows, indent=1))
+    downloads.write(Path(config["site_dir"]))  # every snippet as .py and .ipynb, and the wheel
 
 
 def on_page_markdown(markdown, page, config, files):
@@ -108,6 +109,7 @@ def on_page_markdown(markdown, page, config, files):
         markdown = quizzes.render(markdown, page.file.src_uri, Path(config["docs_dir"]))
     except quizzes.QuizError as err:
         raise PluginError(str(err)) from None
+    markdown = downloads.render(markdown, page.file.src_uri)
     try:
         return executed_results.render(markdown, page.file.src_uri)
     except executed_results.DirectiveError as err:
