@@ -118,6 +118,7 @@ DATA_SNIPPETS = {  # snippet: the kind of --data file it reads (a test of the li
     "discarding_pretraining_head/new_head_full_fine_tuning": "classification",
     "fine_tuning_sequence_encoding_models/lora_encoder": "classification",
     "transfer_knowledge_to_downstream_tasks/random_init_control": "classification",
+    "fine_tuning_pretrained_models_downstream/gentle_vs_harsh": "classification",
     "fine_tuning_standard_adaptation_llms/sft_full_vs_lora": "sft",
     "llm_alignment/dpo_concise": "preferences",
 }

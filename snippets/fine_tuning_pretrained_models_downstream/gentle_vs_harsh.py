@@ -22,6 +22,7 @@ from transformers.utils import logging as hf_logging
 
 from fieldguide import ResultsWriter, load_encoder, pick_device, run_main, seed_everything, snippet_parser
 from fieldguide.datasets import read_jsonl
+from fieldguide.user_data import add_data_flag, text_classification
 
 PRESETS = {
     "ci": {"epochs": 1, "batch_size": 16, "max_length": 64, "learning_rates": {"gentle": 1e-4, "harsh": 3e-3}},
@@ -36,14 +37,14 @@ PARTS = {  # parameter-name prefix -> part of the network
 
 
 @torch.no_grad()
-def evaluate(model, tokenizer, rows, settings, device):
+def evaluate(model, tokenizer, rows, settings, device, labels=LABELS):
     model.eval()
     right = 0
     for start in range(0, len(rows), 64):
         chunk = rows[start:start + 64]
         batch = tokenizer([r["text"] for r in chunk], return_tensors="pt", padding=True, truncation=True,
                           max_length=settings["max_length"]).to(device)
-        gold = torch.tensor([LABELS.index(r["label"]) for r in chunk], device=device)
+        gold = torch.tensor([labels.index(r["label"]) for r in chunk], device=device)
         right += (model(**batch).logits.argmax(-1) == gold).sum().item()
     model.train()
     return right / len(rows)
@@ -60,11 +61,11 @@ def relative_change(model, start):
     return out
 
 
-def fine_tune(model_name, lr, train, test, settings, device, seed):
+def fine_tune(model_name, lr, train, test, settings, device, seed, labels=LABELS):
     seed_everything(seed)
-    # Step 1-2: pre-trained body, pre-training head discarded, new 3-way head.
-    model, tokenizer = load_encoder(model_name, device=device, num_labels=len(LABELS),
-                                    id2label=dict(enumerate(LABELS)))
+    # Step 1-2: pre-trained body, pre-training head discarded, new head (one output per label).
+    model, tokenizer = load_encoder(model_name, device=device, num_labels=len(labels),
+                                    id2label=dict(enumerate(labels)))
     start = {n: p.detach().clone().float() for n, p in model.named_parameters() if n.startswith("bert.")}
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     generator = torch.Generator().manual_seed(seed)
@@ -78,27 +79,34 @@ def fine_tune(model_name, lr, train, test, settings, device, seed):
             rows = [train[i] for i in order[first:first + settings["batch_size"]]]
             batch = tokenizer([r["text"] for r in rows], return_tensors="pt", padding=True,
                               truncation=True, max_length=settings["max_length"]).to(device)
-            labels = torch.tensor([LABELS.index(r["label"]) for r in rows], device=device)
-            loss = F.cross_entropy(model(**batch).logits, labels)
+            gold = torch.tensor([labels.index(r["label"]) for r in rows], device=device)
+            loss = F.cross_entropy(model(**batch).logits, gold)
             loss.backward()
             optimizer.step()
             optimizer.zero_grad()
             losses.append(loss.item())
     # Step 4: evaluate on held-out data.
-    return evaluate(model, tokenizer, test, settings, device), relative_change(model, start), losses
+    return evaluate(model, tokenizer, test, settings, device, labels), relative_change(model, start), losses
 
 
 def main(args):
     settings = PRESETS[args.scale]
     device = pick_device(args.device)
     hf_logging.set_verbosity_error()
-    data = read_jsonl("customer_sentiment.jsonl")
-    train = [r for r in data if r["split"] == "train"]
-    test = [r for r in data if r["split"] == "test"]
+    if args.data is None:
+        labels = LABELS
+        data = read_jsonl("customer_sentiment.jsonl")
+        train = [r for r in data if r["split"] == "train"]
+        test = [r for r in data if r["split"] == "test"]
+    else:  # your file (checked before any model loads): its train and test splits
+        splits, labels = text_classification(args.data, args.seed)
+        labels = list(labels)
+        train, test = ([{"text": t, "label": labels[y]} for t, y in zip(splits[s].texts, splits[s].labels)]
+                       for s in ("train", "test"))
 
     runs = {}
     for name, lr in settings["learning_rates"].items():
-        runs[name] = (lr, *fine_tune(args.model, lr, train, test, settings, device, args.seed))
+        runs[name] = (lr, *fine_tune(args.model, lr, train, test, settings, device, args.seed, labels))
         accuracy, moved, losses = runs[name][1:]
         shown = ", ".join(f"{part} {value:.2%}" for part, value in moved.items())
         print(f"{name:6s} (lr {lr:g}): test accuracy {accuracy:.1%}; weights moved: {shown}")
@@ -107,13 +115,14 @@ def main(args):
     rows = [[name, lr, accuracy, *moved.values()] for name, (lr, accuracy, moved, _) in runs.items()]
     results.table("runs", ["recipe", "learning rate", "test accuracy", *[f"change of {p}" for p in PARTS]], rows,
                   caption=f"{settings['epochs']} epoch(s) on {len(train)} messages; accuracy on {len(test)} "
-                          "held-out messages (chance 33.3%); change = ||θ − θ₀|| / ||θ₀||.",
+                          f"held-out messages (chance {1 / len(labels):.1%}); change = ||θ − θ₀|| / ||θ₀||.",
                   formats=["{}", "{:g}", "{:.1%}", "{:.2%}", "{:.2%}", "{:.2%}"])
     fig, ax = plt.subplots(figsize=(6, 3.2))
     for name, (lr, _, _, losses) in runs.items():
         smooth = [sum(losses[max(0, i - 4):i + 1]) / len(losses[max(0, i - 4):i + 1]) for i in range(len(losses))]
         ax.plot(range(1, len(losses) + 1), smooth, label=f"{name} (lr {lr:g})")
-    ax.axhline(torch.log(torch.tensor(3.0)).item(), color="grey", linestyle=":", label="log 3 (a uniform guess)")
+    ax.axhline(torch.log(torch.tensor(float(len(labels)))).item(), color="grey", linestyle=":",
+               label=f"log {len(labels)} (a uniform guess)")
     ax.set_xlabel("training step")
     ax.set_ylabel("cross-entropy (5-step mean)")
     ax.legend()
@@ -128,4 +137,6 @@ def main(args):
 
 
 if __name__ == "__main__":
-    run_main(main, snippet_parser(__doc__.splitlines()[0], default_model="minilm-l6", presets=PRESETS))
+    parser = snippet_parser(__doc__.splitlines()[0], default_model="minilm-l6", presets=PRESETS)
+    add_data_flag(parser, "classification", "the customer-message set")
+    run_main(main, parser)
