@@ -68,8 +68,9 @@ def _text(path: Path) -> str:
 
 
 def read_records(path: Path | str, kind: str, required: tuple[str, ...],
-                 optional: tuple[str, ...] = ()) -> list[Record]:
-    """The file's records; each has every ``required`` field as non-empty text."""
+                 optional: tuple[str, ...] = (), numbers: tuple[str, ...] = ()) -> list[Record]:
+    """The file's records; each has every ``required`` field as non-empty text (a JSON number in a
+    field of ``numbers``, such as a label 0 or 1, is read as its text)."""
     path = Path(path)
     extension = path.suffix.lower()
     if extension not in EXTENSIONS[kind]:
@@ -105,6 +106,10 @@ def read_records(path: Path | str, kind: str, required: tuple[str, ...],
     if not records:
         raise FieldGuideError(f"--data {path} has no records")
     for record in records:
+        for column in numbers:
+            value = record.values.get(column)
+            if isinstance(value, int) and not isinstance(value, bool):
+                record.values[column] = str(value)
         for column in required:
             value = record.values.get(column)
             if value is None:
@@ -130,7 +135,7 @@ def text_classification(path: Path | str, seed: int = 0):
     from fieldguide.classification import Split
 
     path = Path(path)
-    records = read_records(path, "classification", ("text", "label"), ("split",))
+    records = read_records(path, "classification", ("text", "label"), ("split",), numbers=("label",))
     labels = tuple(sorted({r.values["label"].strip() for r in records}))
     if len(labels) < 2:
         raise FieldGuideError(f"--data {path}: only one label ('{labels[0]}'); a classifier needs at least two")
