@@ -53,6 +53,15 @@ def test_a_split_column_keeps_the_files_splits_tsv_and_jsonl(tmp_path):
         assert (splits["train"].texts, splits["validation"].texts, splits["test"].texts) == (["a", "b"], ["c"], ["d"])
 
 
+def test_jsonl_text_may_hold_unicode_line_separators(tmp_path):
+    rows = [{"text": f"one\u2028two {i}", "label": "ab"[i % 2]} for i in range(6)]
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    assert "\u2028" in path.read_text(encoding="utf-8")
+    splits, _ = text_classification(path)
+    assert sum(len(s) for s in splits.values()) == 6
+
+
 def test_numeric_labels_in_jsonl_are_read_as_text(tmp_path):
     path = write_jsonl(tmp_path / "d.jsonl", [{"text": f"t{i}", "label": i % 2} for i in range(12)])
     assert text_classification(path)[1] == ("0", "1")
@@ -64,6 +73,8 @@ def test_numeric_labels_in_jsonl_are_read_as_text(tmp_path):
     ("text,label,split\na,x,train\nb,y,test\nc,x,validation\nd,y,dev\n", "line 5: split 'dev' is not one of"),
     ("text,label,split\na,x,train\nb,y,test\nc,y,validation\n", "line 3: label 'y' has no example in the train split"),
     ("text,label\na,x\nb,x,extra\n", "line 3: more fields than the header has columns"),
+    ("text,label\na,x\n\n\nb,\n", "line 5: empty 'label'"),  # blank lines count as lines
+    ("text,label\r\na,x\r\n\"two\r\nlines\",y\r\n,y\r\n", "line 5: empty 'text'"),
     ("text,label\na,x\na,x\na,x\n", "only one label ('x')"),
 ])
 def test_bad_classification_files_name_the_line(tmp_path, content, expected):

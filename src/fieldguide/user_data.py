@@ -17,6 +17,7 @@ one ``error:`` line, exit 2, with nothing written to ``--out``). The formats:
 from __future__ import annotations
 
 import csv
+import io
 import json
 import random
 from dataclasses import dataclass
@@ -79,7 +80,7 @@ def read_records(path: Path | str, kind: str, required: tuple[str, ...],
     text = _text(path)
     records = []
     if extension == ".jsonl":
-        for number, line in enumerate(text.splitlines(), 1):
+        for number, line in enumerate(text.split("\n"), 1):  # not splitlines(): JSON text may hold U+2028
             if not line.strip():
                 continue
             try:
@@ -91,18 +92,17 @@ def read_records(path: Path | str, kind: str, required: tuple[str, ...],
                                       f"got {type(value).__name__}")
             records.append(Record(number, value))
     else:
-        reader = csv.DictReader(text.splitlines(True), delimiter="\t" if extension == ".tsv" else ",")
+        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t" if extension == ".tsv" else ",")
         header = reader.fieldnames or []
         missing = [c for c in required if c not in header]
         if missing:
             raise FieldGuideError(f"--data {path}, line 1: missing column '{missing[0]}' in the header "
                                   f"(found: {', '.join(header) or 'nothing'}; needed: {', '.join(required)})")
-        start = reader.line_num + 1
-        for row in reader:
+        for row in reader:  # the line a row starts on: where it ends, less the line breaks inside its fields
+            start = reader.line_num - sum(v.count("\n") for v in row.values() if isinstance(v, str))
             if None in row:
                 raise FieldGuideError(f"--data {path}, line {start}: more fields than the header has columns")
             records.append(Record(start, {k: v for k, v in row.items() if v is not None}))
-            start = reader.line_num + 1
     if not records:
         raise FieldGuideError(f"--data {path} has no records")
     for record in records:
