@@ -32,6 +32,7 @@ PRESETS = {
 }
 
 
+# --8<-- [start:idea]
 def fine_tune(model, examples, steps, lr, batch_size, seed):
     """Supervised fine-tuning: AdamW on every weight, loss on the answer tokens only."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
@@ -45,8 +46,10 @@ def fine_tune(model, examples, steps, lr, batch_size, seed):
         optimizer.step()
     model.eval()
     return model
+# --8<-- [end:idea]
 
 
+# --8<-- [start:arms]
 def run_seed(scale, preset, seed, device):
     world, pretrained, info = lab.pretrained(scale, seed, device)
     tuned_people, heldout = lab.split_people(world)
@@ -71,6 +74,7 @@ def run_seed(scale, preset, seed, device):
             result["example"] = [(world.qa(person, a)[0], person.values[a], world.tokenizer.decode(ans))
                                  for a, ans in zip(world.attributes, answers)]
     return world, result
+# --8<-- [end:arms]
 
 
 def main(args):

@@ -28,6 +28,7 @@ PRESETS = {
 ARMS = {"single": 1, "augmented": None}  # biographies per person (None: the scale's default)
 
 
+# --8<-- [start:probe]
 @torch.no_grad()
 def biography_recall(model, world, docs):
     """The memorisation probe: read a training biography; is each value the top prediction?
@@ -47,9 +48,11 @@ def biography_recall(model, world, docs):
         for attribute, position in positions.items():
             hits[attribute].append(bool(predicted[position - 1] == ids[0, position]))
     return {a: lab.mean(h) for a, h in hits.items()}
+# --8<-- [end:probe]
 
 
 def run_arm(scale, preset, seed, bios_per_person, device):
+    # --8<-- [start:idea]
     changes = {"bios_per_person": bios_per_person} if bios_per_person else {}
     world, model, info = lab.pretrained(scale, seed, device, **changes)
     # One training biography per person (the first one the corpus holds for them).
@@ -65,6 +68,7 @@ def run_arm(scale, preset, seed, bios_per_person, device):
     for a in world.attributes:
         examples = lab.encode_pairs(world, [world.qa(p, a) for p in heldout])
         per_attribute[a] = lab.mean(lab.exact_match(tuned, examples))
+    # --8<-- [end:idea]
     return world, {
         "recall": recall, "heldout": per_attribute,
         "memorised": lab.mean(recall.values()), "extracted": lab.mean(per_attribute.values()),

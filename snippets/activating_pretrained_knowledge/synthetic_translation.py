@@ -30,6 +30,7 @@ def run_seed(args, preset, seed, device):
     world, pretrained, info = lab.pretrained(args.scale, seed, device)
     tok = world.tokenizer
 
+    # --8<-- [start:idea]
     # A few pairs in the instruction format for fine-tuning; every other pair is held out.
     pairs = [world.translation(e, t) for e, t in world.lexicon]
     tune, heldout = pairs[: preset["n_tune"]], pairs[preset["n_tune"]:]
@@ -52,6 +53,7 @@ def run_seed(args, preset, seed, device):
     control = lab.new_model(world, pretrained.config, seed + 1000, device)
     lab.fine_tune(control, tune_ex, steps=preset["control_steps"], lr=preset["control_lr"],
                   batch_size=preset["batch_size"], seed=seed, desc="control from random init")
+    # --8<-- [end:idea]
     print(f"seed {seed}: {len(world.lexicon)} word pairs mentioned in {info['n_lexicon_passages']} prose passages; "
           f"fine-tuning on {len(tune)} pairs, {preset['steps']} steps; {len(heldout)} pairs held out")
     return {"seed": seed, "tune": tune, "heldout": heldout, "before_text": before_text, "after_text": after_text,

@@ -31,6 +31,7 @@ QUERIES = [
 ]
 
 
+# --8<-- [start:embed]
 @torch.no_grad()
 def embed(model, tokenizer, texts, batch_size, device):
     """Mean of the token vectors, L2-normalised: the sentence-embedding recipe of this model."""
@@ -43,6 +44,7 @@ def embed(model, tokenizer, texts, batch_size, device):
         pooled = (hidden * mask).sum(1) / mask.sum(1)
         vectors.append(F.normalize(pooled, dim=-1).cpu())
     return torch.cat(vectors)
+# --8<-- [end:embed]
 
 
 def kmeans(x, k, restarts, seed):
@@ -95,6 +97,7 @@ def main(args):
     results.table("search", ["query", "cosine", "domain", "message found"], search_rows,
                   caption="Top 3 of 960 messages for each query, ranked by cosine similarity.")
 
+    # --8<-- [start:idea]
     similarity = test_v @ train_v.T  # test x train cosine similarities
 
     # 2. Routing: the domain of the single most similar training message.
@@ -108,6 +111,7 @@ def main(args):
     neighbours = similarity.topk(settings["k_neighbours"], dim=1).indices
     votes = F.one_hot(train_y[neighbours], len(labels)).sum(1)
     sentiment = (votes.argmax(1) == test_y).float().mean().item()
+    # --8<-- [end:idea]
 
     # 4. Clustering: k-means with one cluster per domain; purity = share in the cluster's top domain.
     domains = sorted({r["domain"] for r in data})

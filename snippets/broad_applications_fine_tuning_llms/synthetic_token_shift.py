@@ -32,6 +32,7 @@ def assistant_answer(world, person, attribute):
     return f"{OPENER} {world.statement(person, attribute, template=0)}"
 
 
+# --8<-- [start:ranks]
 @torch.no_grad()
 def base_ranks(base, prompt, answer):
     """Rank of each answer token among the base model's next-token predictions (1 = its top pick)."""
@@ -39,6 +40,7 @@ def base_ranks(base, prompt, answer):
     logits = base(ids)[0, len(prompt) - 1: len(prompt) - 1 + len(answer)]
     chosen = logits.gather(1, ids[0, len(prompt):].unsqueeze(1))
     return (1 + (logits > chosen).sum(1)).tolist()
+# --8<-- [end:ranks]
 
 
 def role(world, person, attribute, word):
@@ -63,6 +65,7 @@ def main(args):
     def pairs(people):
         return [(world.qa(p, a)[0], assistant_answer(world, p, a)) for p in people for a in world.attributes]
 
+    # --8<-- [start:idea]
     tuned = copy.deepcopy(base)
     lab.fine_tune(tuned, lab.encode_pairs(world, pairs(tuned_people)), steps=preset["steps"], lr=preset["lr"],
                   batch_size=preset["batch_size"], seed=args.seed)
@@ -79,6 +82,7 @@ def main(args):
             if rank > 3:
                 shifted_words[word] += 1
                 positions[position] += 1
+    # --8<-- [end:idea]
 
     def shares(ranks):
         n = len(ranks)

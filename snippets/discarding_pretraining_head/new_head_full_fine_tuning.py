@@ -27,6 +27,7 @@ def main(args):
     id2label = dict(enumerate(labels))
     writer = ResultsWriter(args.out, "discarding_pretraining_head/new_head_full_fine_tuning", args)
 
+    # --8<-- [start:idea]
     def train(subset, seed):
         seed_everything(args.seed + seed)  # the new head's initial weights depend on it
         # num_labels: the pre-training head is discarded and a new head, one output per label, is created.
@@ -34,6 +35,7 @@ def main(args):
         assert all(p.requires_grad for p in model.parameters())  # full fine-tuning: nothing frozen
         fine_tune(model, tokenizer, subset, preset, seed=args.seed + seed, desc="full fine-tuning")
         return model, lambda texts: predict(model, tokenizer, texts, preset["max_length"])
+    # --8<-- [end:idea]
 
     print(f"all-MiniLM-L6-v2, new head, full fine-tuning on {device}")
     headline, runs, model = label_efficiency("full fine-tuning (new head)", train, splits,

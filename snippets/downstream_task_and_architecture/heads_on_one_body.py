@@ -28,6 +28,7 @@ PRESETS = {
     "gpu": {"n_eval": 240, "batch_size": 128},
 }
 LABELS = ["negative", "neutral", "positive"]
+# --8<-- [start:idea]
 # task -> (transformers class, head settings, what the head predicts)
 TASKS = {
     "sentence embedding (search, clustering)": (AutoModel, {}, "one vector per text (mean of token vectors)"),
@@ -36,6 +37,7 @@ TASKS = {
     "token classification (tag spans)": (AutoModelForTokenClassification, {"num_labels": 5}, "5 tag scores per token"),
     "extractive question answering": (AutoModelForQuestionAnswering, {}, "start and end score per token"),
 }
+# --8<-- [end:idea]
 PROBE = "encoder.layer.0.attention.self.query.weight"  # one pre-trained matrix to compare
 
 
@@ -77,11 +79,13 @@ def main(args):
 
     rows, fresh_classifier = [], None
     for task, (cls, head, predicts) in TASKS.items():
+        # --8<-- [start:heads]
         model = cls.from_pretrained(folder, use_safetensors=True, **head).to(device).eval()
         total = sum(p.numel() for p in model.parameters())
         new = sum(p.numel() for name, p in model.named_parameters()
                   if name.removeprefix("bert.") not in pretrained_names)
         same_body = torch.equal(body_of(model).state_dict()[PROBE].cpu(), probe_reference)
+        # --8<-- [end:heads]
         shapes = output_shapes(model, batch)
         shown = ", ".join(f"{k} {v}" for k, v in shapes.items())
         rows.append([task, cls.__name__, predicts, shown, new, total - new, same_body])

@@ -38,6 +38,7 @@ PRESETS = {
 }
 
 
+# --8<-- [start:recipe]
 def question_words_only(model, world):
     """Freeze every weight but the embedding rows of the question words and <eos>.
 
@@ -52,6 +53,7 @@ def question_words_only(model, world):
     model.tok.weight.requires_grad_(True)
     model.tok.weight.register_hook(lambda grad: grad * mask)  # other rows get no gradient
     return len(rows) * model.tok.weight.shape[1]
+# --8<-- [end:recipe]
 
 
 def run_seed(args, preset, seed, device):
@@ -80,6 +82,7 @@ def run_seed(args, preset, seed, device):
     run = {"curves": {r: [] for r in preset["lr"]}, "seen": {r: {} for r in preset["lr"]},
            "trainable": {"full fine-tuning": lab.n_params(pretrained)}, "n_params": lab.n_params(pretrained),
            "majority": lab.majority_baseline(world, tuned_people, heldout), "n_pool": len(pool)}
+    # --8<-- [start:idea]
     before = score(pretrained)
     for size in preset["sizes"]:
         n = len(pool) if size is None else size
@@ -98,6 +101,7 @@ def run_seed(args, preset, seed, device):
                      f"not seen {run['seen'][recipe][n][1]:.3f})" if n else "")
             print(f"seed {seed}, {n:>5} examples, {recipe:>19}: held-out people {lab.mean(right):.3f}{split}, "
                   f"people absent from pre-training {absent:.3f}")
+    # --8<-- [end:idea]
     return run
 
 

@@ -50,6 +50,7 @@ def evaluate(model, tokenizer, rows, settings, device, labels=LABELS):
     return right / len(rows)
 
 
+# --8<-- [start:idea]
 def relative_change(model, start):
     """||theta - theta_0|| / ||theta_0|| over the parameters of each pre-trained part."""
     out = {}
@@ -87,6 +88,7 @@ def fine_tune(model_name, lr, train, test, settings, device, seed, labels=LABELS
             losses.append(loss.item())
     # Step 4: evaluate on held-out data.
     return evaluate(model, tokenizer, test, settings, device, labels), relative_change(model, start), losses
+# --8<-- [end:idea]
 
 
 def main(args):

@@ -32,6 +32,7 @@ def main(args):
     splits, labels = classification_splits(args.data, args.seed)  # the shipped set, or your --data file
     id2label = dict(enumerate(labels))
     writer = ResultsWriter(args.out, "fine_tuning_sequence_encoding_models/lora_encoder", args)
+    # --8<-- [start:idea]
     config = LoraConfig(
         r=preset["r"], lora_alpha=2 * preset["r"], lora_dropout=0.1,
         target_modules=["query", "value"],       # the attention projections of every layer
@@ -45,6 +46,7 @@ def main(args):
         model = get_peft_model(model, config)  # freezes the base model, adds the LoRA matrices
         fine_tune(model, tokenizer, subset, preset, seed=args.seed + seed, desc="LoRA")
         return model, lambda texts: predict(model, tokenizer, texts, preset["max_length"])
+    # --8<-- [end:idea]
 
     print(f"all-MiniLM-L6-v2 + LoRA r={preset['r']} on query/value, on {device}")
     headline, runs, model = label_efficiency(f"LoRA r={preset['r']} (new head)", train, splits,

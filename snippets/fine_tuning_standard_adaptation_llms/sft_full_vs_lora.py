@@ -29,6 +29,7 @@ PRESETS = {
     "ci": {"n_heldout": 16, "n_train": 24, "epochs": 2, "batch_size": 8},
     "gpu": {"n_heldout": 16, "n_train": 48, "epochs": 6, "batch_size": 8},
 }
+# --8<-- [start:idea]
 LORA = LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0, task_type="CAUSAL_LM",
                   target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
 RUNS = {  # name: (LoRA config or None for full fine-tuning, learning rate, loss on the prompt too?)
@@ -59,6 +60,7 @@ def train(model, examples, pad_id, lr, epochs, batch_size, seed):
                 bar.set_postfix(loss=f"{losses[-1]:.3f}")
     model.eval()
     return losses
+# --8<-- [end:idea]
 
 
 def main(args):

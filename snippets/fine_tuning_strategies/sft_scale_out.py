@@ -42,12 +42,14 @@ LORA = LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0, task_type="CAUSAL_LM",
 LR = 1e-3
 
 
+# --8<-- [start:setup]
 def setup_distributed(device):
     """(rank, world size); starts the process group when launched by torchrun."""
     if "WORLD_SIZE" not in os.environ:
         return 0, 1
     dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
     return dist.get_rank(), dist.get_world_size()
+# --8<-- [end:setup]
 
 
 def save_checkpoint(path, model, optimizer, step, losses, config):
@@ -118,6 +120,7 @@ def main(args):
         start, losses = state["step"], state["losses"]
         if rank == 0:
             print(f"resumed from {checkpoint} at step {start}")
+    # --8<-- [start:idea]
     ddp = DistributedDataParallel(model) if world > 1 else model
 
     # every rank walks the same global batches (same seeds) and keeps its own slice
@@ -148,6 +151,7 @@ def main(args):
                 write_atomically(args.out / "progress.json", json.dumps({"step": step + 1}))
             bar.update(1)
             bar.set_postfix(loss=f"{losses[-1]:.3f}")
+    # --8<-- [end:idea]
     seconds = time.perf_counter() - started
 
     if rank == 0:

@@ -27,6 +27,7 @@ PRESETS = {
 }
 
 
+# --8<-- [start:idea]
 class LoRALinear(nn.Module):
     """y = W x + (alpha / r) B A x, with W frozen. B starts at zero: training starts at W."""
 
@@ -48,8 +49,10 @@ def add_lora(model, r, targets=("q", "v")):
         for name in targets:
             setattr(block.attn, name, LoRALinear(getattr(block.attn, name), r, alpha=2 * r))
     return model
+# --8<-- [end:idea]
 
 
+# --8<-- [start:sweep]
 def sweep(start, ranks, lora_lr, full_lr, qa, preset, seed):
     """Fine-tune copies of ``start``: LoRA at each rank, then full; exact match per set."""
     results = []
@@ -62,6 +65,7 @@ def sweep(start, ranks, lora_lr, full_lr, qa, preset, seed):
         results.append({"rank": r, "trainable": lab.n_params(model, trainable_only=True),
                         **{k: lab.mean(lab.exact_match(model, ex)) for k, ex in qa.items()}})
     return results
+# --8<-- [end:sweep]
 
 
 def params_to_reach(results, target):

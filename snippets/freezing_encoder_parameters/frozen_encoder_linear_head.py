@@ -60,6 +60,7 @@ def label_sentence_candidates(labels):
     return {"label words": list(labels), "about the message": [f"This is a {label} message." for label in labels]}
 
 
+# --8<-- [start:idea]
 @torch.no_grad()
 def frozen_features(model, tokenizer, texts, max_length):
     """One pass of the frozen body; two readouts of its last layer per text: mean-pooled and [CLS]."""
@@ -72,8 +73,10 @@ def frozen_features(model, tokenizer, texts, max_length):
         mean[indices] = ((hidden * mask).sum(1) / mask.sum(1)).cpu()
         cls[indices] = hidden[:, 0].cpu()
     return {"mean": mean, "cls": cls}
+# --8<-- [end:idea]
 
 
+# --8<-- [start:head]
 def make_head(model, readout, label_vectors=None, scale=None):
     """A new 384 x labels linear layer; behind the frozen pooler for [CLS]; started at the label sentences for named."""
     linear = torch.nn.Linear(model.config.hidden_size, model.config.num_labels)
@@ -103,6 +106,7 @@ def train_head(head, features, labels, steps, lr, l2, anchored=False):
         optimizer.step()
         optimizer.zero_grad()
     return head.eval()
+# --8<-- [end:head]
 
 
 def classify(head, features):

@@ -31,6 +31,7 @@ FROZEN = "freezing_encoder_parameters/frozen_encoder_linear_head"
 MESSAGES = ["Do you ship to Norway?", "Still no refund after three weeks.", "The new app update is lovely."]
 
 
+# --8<-- [start:idea]
 def mean_pooled_classifier(run_folder, device):
     """The frozen body (``model/``'s encoder) + the saved head, applied by plain code."""
     path = Path(run_folder) / "mean_pooled_head.safetensors"
@@ -51,6 +52,7 @@ def mean_pooled_classifier(run_folder, device):
         pooled = (hidden * mask).sum(1) / mask.sum(1)
         return (pooled @ head["weight"].T + head["bias"]).argmax(-1).tolist()  # indices into LABELS
     return classify
+# --8<-- [end:idea]
 
 
 def main(args):
@@ -62,10 +64,12 @@ def main(args):
                               "(no mean_pooled_head.safetensors and model/ in it)")
     writer = ResultsWriter(args.out, "freezing_encoder_parameters/use_saved_heads", args)
 
+    # --8<-- [start:pipeline]
     mean_pooled = mean_pooled_classifier(run_folder, device)
     cls_pipeline = pipeline("text-classification", model=str(run_folder / "model"), device=device)  # no extra flags
     for text, m, c in zip(MESSAGES, mean_pooled(MESSAGES), cls_pipeline(MESSAGES)):
         print(f"{text!r}: mean-pooled head says {LABELS[m]}, [CLS] pipeline says {c['label']} ({c['score']:.2f})")
+    # --8<-- [end:pipeline]
 
     # Both reproduce the snippet's own test accuracy: what was saved is what was measured.
     test = sentiment_splits()["test"]

@@ -34,6 +34,7 @@ LORA = LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0, task_type="CAUSAL_LM",
                   target_modules=["q_proj", "k_proj", "v_proj", "o_proj"])
 
 
+# --8<-- [start:idea]
 def dpo_loss(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta=BETA):
     """The DPO loss on summed response log-probs; also returns the implicit reward margins."""
     margin = (policy_chosen - ref_chosen) - (policy_rejected - ref_rejected)
@@ -45,6 +46,7 @@ def pair_logprobs(model, pairs, pad_id):
     batch = collate([p["chosen"] for p in pairs] + [p["rejected"] for p in pairs], pad_id, model.device)
     logps = sequence_logprobs(model, batch)
     return logps[:len(pairs)], logps[len(pairs):]
+# --8<-- [end:idea]
 
 
 @torch.no_grad()
@@ -76,6 +78,7 @@ def evaluate(model, pairs, pad_id):
             "rejected": (policy_sum[n:] - ref_sum[n:]).mean().item()}
 
 
+# --8<-- [start:train]
 def train_dpo(model, train, heldout, pad_id, preset, seed):
     """DPO written out: reference log-probs once, then policy log-probs, loss, AdamW."""
     with torch.no_grad(), model.disable_adapter():
@@ -105,6 +108,7 @@ def train_dpo(model, train, heldout, pad_id, preset, seed):
                 bar.set_postfix(loss=f"{losses[-1]:.3f}")
     model.eval()
     return losses, curve
+# --8<-- [end:train]
 
 
 def train_with_trl(model, tokenizer, rows, preset, seed, device, out):

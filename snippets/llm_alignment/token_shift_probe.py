@@ -30,6 +30,7 @@ LORA = LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0, task_type="CAUSAL_LM",
                   target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
 
 
+# --8<-- [start:idea]
 @torch.no_grad()
 def ranks_under(model, examples, pad_id):
     """Rank (1 = most likely) of every response token under ``model``, per example."""
@@ -39,6 +40,7 @@ def ranks_under(model, examples, pad_id):
     chosen = logits.gather(-1, targets.clamp(min=0).unsqueeze(-1))
     rank = (logits > chosen).sum(-1) + 1  # how many tokens the model preferred, plus one
     return [r[t != IGNORE].tolist() for r, t in zip(rank, targets)]
+# --8<-- [end:idea]
 
 
 def main(args):
@@ -55,6 +57,7 @@ def main(args):
     losses = supervised_fine_tune(model, train, pad, lr=1e-3, epochs=preset["epochs"], batch_size=8,
                                   seed=args.seed)
 
+    # --8<-- [start:probe]
     prompts = [it["prompt"] for it in heldout_items]
     tuned_ids = generate(model, tokenizer, prompts, preset["max_new_tokens"])
     examples = [continuation(tokenizer, p, ids) for p, ids in zip(prompts, tuned_ids)]
@@ -62,6 +65,7 @@ def main(args):
         base_ranks = ranks_under(model, examples, pad)
         base_ids = generate(model, tokenizer, prompts, preset["max_new_tokens"])
     tuned_ranks = ranks_under(model, examples, pad)
+    # --8<-- [end:probe]
 
     flat = [r for ranks in base_ranks for r in ranks]
     n = len(flat)

@@ -25,6 +25,7 @@ PRESETS = {
     "gpu": {"shots_per_class": 2, "draws": [0, 1, 2, 3, 4], "batch_size": 128},
 }
 CONTENT_FREE = ["N/A", "", "[MASK]"]  # inputs that carry no sentiment (Zhao et al., 2021)
+# --8<-- [start:idea]
 INSTRUCTION = ("Classify the sentiment of this customer message as positive, negative or neutral. "
                "Answer with one word.\n\nMessage: ")
 
@@ -36,6 +37,7 @@ def chat(examples, text):
         turns += [{"role": "user", "content": INSTRUCTION + example_text},
                   {"role": "assistant", "content": LABELS[label]}]
     return turns + [{"role": "user", "content": INSTRUCTION + text}]
+# --8<-- [end:idea]
 
 
 @torch.no_grad()
@@ -60,19 +62,23 @@ def label_logprobs(model, tokenizer, examples, texts, batch_size):
         cache.batch_repeat_interleave(n)
         mask = torch.cat([torch.ones(n, prefix_ids.shape[1], dtype=batch.attention_mask.dtype,
                                      device=model.device), batch.attention_mask], dim=1)
+        # --8<-- [start:readout]
         hidden = model.model(input_ids=batch.input_ids, attention_mask=mask, cache=cache).last_hidden_state
         last = batch.attention_mask.sum(1) - 1  # the position that predicts the answer's first token
         logits = model.lm_head(hidden[torch.arange(n), last])  # the vocabulary head, only where needed
         scores_.append(torch.log_softmax(logits.float(), dim=-1)[:, label_ids].cpu())
+        # --8<-- [end:readout]
     result = torch.empty(len(texts), len(LABELS))
     result[order] = torch.cat(scores_)  # back in the order of ``texts``
     return result, prefix_ids.shape[1]
 
 
+# --8<-- [start:calibrate]
 def calibrate(logprobs, content_free):
     """Contextual calibration: divide by the label probabilities the prompt gives a content-free message."""
     bias = torch.softmax(content_free, dim=-1).mean(0).log()  # the prompt's prior over the three labels
     return torch.log_softmax(logprobs, dim=-1) - bias
+# --8<-- [end:calibrate]
 
 
 def main(args):

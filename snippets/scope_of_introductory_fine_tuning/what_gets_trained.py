@@ -31,6 +31,7 @@ LABELS = ["negative", "neutral", "positive"]
 LORA_RANK = 8
 
 
+# --8<-- [start:idea]
 def scoped_model(model_name, scope, device):
     """A fresh MiniLM + new head, with only the parameters of ``scope`` left trainable."""
     model, _ = load_encoder(model_name, num_labels=len(LABELS))
@@ -49,6 +50,7 @@ def scoped_model(model_name, scope, device):
                             modules_to_save=["classifier"])
         model = get_peft_model(model, config)
     return model.to(device)
+# --8<-- [end:idea]
 
 
 def lora_formula(model):
@@ -60,6 +62,7 @@ def lora_formula(model):
     return total + 3 * 384 + 3  # classifier: 384 x 3 weights + 3 biases
 
 
+# --8<-- [start:step]
 def time_steps(model, batch, labels, n):
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
     model.train()
@@ -73,6 +76,7 @@ def time_steps(model, batch, labels, n):
         if step:  # the first step pays one-off costs (allocations); leave it out
             seconds.append(time.perf_counter() - started)
     return statistics.median(seconds)
+# --8<-- [end:step]
 
 
 def main(args):

@@ -25,6 +25,7 @@ PRESETS = {  # each approach's own PRESETS say what the scale means for it
     "ci": {"approaches": "as each snippet's ci preset (2 CPU cores)"},
     "gpu": {"approaches": "as each snippet's gpu preset (one GPU)"},
 }
+# --8<-- [start:idea]
 SOURCES = [  # the snippet of each approach, on its own page
     "freezing_encoder_parameters/frozen_encoder_linear_head",
     "discarding_pretraining_head/new_head_full_fine_tuning",
@@ -33,6 +34,7 @@ SOURCES = [  # the snippet of each approach, on its own page
     "prompting_language_models/smollm2_zero_few_shot",
 ]
 PROMPTING = SOURCES[-1]
+# --8<-- [end:idea]
 ENCODERS = {  # approach, as its snippet names it -> (short key, name in the plot, colour)
     "frozen encoder + linear head (mean-pooled)": ("frozen", "frozen + linear head", "#1565c0"),
     "frozen encoder + head started from label sentences": ("named", "frozen + head from label sentences",
@@ -63,6 +65,7 @@ def main(args):
                          "the machine that built the page (peak memory above the Python/torch runtime).")
     print("\n".join(" | ".join(fmt.format(c) for fmt, c in zip(ROW_FORMATS, r)) for r in rows))
 
+    # --8<-- [start:gap]
     # The claims the page argues from: each encoder approach's curve, pre-trained against the control.
     curves = {key: curve_points(runs[name], approach) for name in SOURCES[:-1]
               for approach, (key, _, _) in ENCODERS.items() if curve_points(runs[name], approach)}
@@ -74,6 +77,7 @@ def main(args):
     pretrained = [key for key in curves if key != "control"]
     best_pretrained = {n: max(mean(curves[k][n]) for k in pretrained) for n in counts}
     gaps = {n: best_pretrained[n] - mean(curves["control"][n]) for n in counts}
+    # --8<-- [end:gap]
     best = max(rows, key=lambda r: r[2])  # every row used at most 480 labels
     frozen, full, lora, control = (runs[s] for s in SOURCES[:4])
     prompting = runs[PROMPTING]

@@ -24,6 +24,7 @@ PRESETS = {
     "ci": {"train_per_task": 8, "epochs": 2, "eval_per_task": 6},
     "gpu": {"train_per_task": 8, "epochs": 4, "eval_per_task": 8},
 }
+# --8<-- [start:idea]
 SEEN = ("uppercase", "plural", "opposite", "capital")  # the only tasks fine-tuned on
 LORA = LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0, task_type="CAUSAL_LM",
                   target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
@@ -32,6 +33,7 @@ LORA = LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0, task_type="CAUSAL_LM",
 def user_message(example):
     """The task is stated only by its instruction; the input follows on its own line."""
     return f"{example['instruction']}\n\n{example['input']}"
+# --8<-- [end:idea]
 
 
 def normalise(text):
@@ -65,6 +67,7 @@ def main(args):
     by_task = {}
     for example in instruction_tasks():
         by_task.setdefault(example["task"], []).append(example)
+    # --8<-- [start:train]
     unseen = [t for t in by_task if t not in SEEN]
     k, n_eval = preset["train_per_task"], preset["eval_per_task"]
     train_rows = [e for t in SEEN for e in by_task[t][:k]]
@@ -77,6 +80,7 @@ def main(args):
     losses = supervised_fine_tune(model, train, tokenizer.pad_token_id, lr=1e-3, epochs=preset["epochs"],
                                   batch_size=8, seed=args.seed)
     after, answers_after = score(model, tokenizer, eval_rows)
+    # --8<-- [end:train]
 
     print(f"SmolLM2 + LoRA on {len(train)} examples of {len(SEEN)} tasks ({len(losses)} steps, "
           f"loss {losses[0]:.2f} -> {losses[-1]:.2f}); {n_eval} unseen examples per task")

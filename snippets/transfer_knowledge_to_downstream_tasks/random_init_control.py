@@ -24,6 +24,7 @@ def main(args):
     splits, labels = classification_splits(args.data, args.seed)  # the shipped set, or your --data file
     id2label = dict(enumerate(labels))
     writer = ResultsWriter(args.out, "transfer_knowledge_to_downstream_tasks/random_init_control", args)
+    # --8<-- [start:idea]
     folder = model_folder(args.model)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     config = AutoConfig.from_pretrained(folder, num_labels=len(labels), id2label=id2label,
@@ -34,6 +35,7 @@ def main(args):
         model = AutoModelForSequenceClassification.from_config(config).to(device)  # random weights
         fine_tune(model, tokenizer, subset, preset, seed=args.seed + seed, desc="random init")
         return model, lambda texts: predict(model, tokenizer, texts, preset["max_length"])
+    # --8<-- [end:idea]
 
     print(f"randomly initialised {config.num_hidden_layers}-layer BERT (MiniLM-L6 shape), on {device}")
     headline, runs, model = label_efficiency("random-init control (same training)", train, splits,
