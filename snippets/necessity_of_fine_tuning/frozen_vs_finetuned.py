@@ -103,6 +103,7 @@ def main(args):
     train_v = embed(encoder, tokenizer, [r["text"] for r in train], settings, device)
     test_v = embed(encoder, tokenizer, [r["text"] for r in test], settings, device)
 
+    # --8<-- [start:idea]
     # 1. Zero-shot: which label description is each message closest to?
     described = embed(encoder, tokenizer, [DESCRIPTIONS[label] for label in LABELS], settings, device)
     zero_shot = accuracy((test_v @ described.T).argmax(1), test)
@@ -115,6 +116,7 @@ def main(args):
     # 3. Fine-tuning: gradient steps on all 22.7 M parameters plus the new head.
     model, tokenizer = fine_tune(args.model, train, settings, device, args.seed)
     tuned = accuracy(predict(model, tokenizer, [r["text"] for r in test], settings, device), test)
+    # --8<-- [end:idea]
 
     rows = [
         ["zero-shot: nearest label description", "none", "0", *zero_shot],
