@@ -19,6 +19,11 @@ A quiz file holds the questions of one page::
         steps: [first, second, third]    # listed in the CORRECT order; shown shuffled
         explanation: ...
 
+An explanation may show an executed result inline with ``{{ metric <snippet> <key> }}``:
+the hooks expand a page's quiz before its result directives, and the explanation is emitted
+unescaped. Options are shown in the order written, so vary where the correct one sits and
+keep options of similar length; ``tests/test_quizzes.py`` checks both across the site.
+
 The rendered block is readable without JavaScript: options (or the shuffled steps) are a
 list and the answer with its explanation sits in a ``<details>`` block.
 ``docs/assets/javascripts/quiz.js`` makes options clickable, lets the reader reorder the
