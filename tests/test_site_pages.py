@@ -88,6 +88,52 @@ def test_see_it_run_includes_a_real_snippet(page):
         f"{page.name}: a placeholder sentence is left in 'See it run'"
 
 
+# The collapsed whole script: '??? example "The whole script..."' and, inside it, the include of the file.
+WHOLE_SCRIPT = re.compile(r'^\?\?\? example "The whole script[^\n]*\n(?:[ \t]*\n)*[ \t]*```python[^\n]*\n'
+                          r'[ \t]*--8<-- "(snippets/[\w/]+\.py)"[ \t]*$', re.MULTILINE)
+# A key-lines include: one named section of a file (pymdownx.snippets' "path:section").
+SECTION_INCLUDE = re.compile(r'^[ \t]*--8<-- "([\w/.-]+\.py):([a-z][-_0-9a-z]*)"[ \t]*$', re.MULTILINE)
+
+
+def _section_lines(code: str, section: str) -> list[str] | None:
+    """The lines between '# --8<-- [start:section]' and its end marker, or None when the pair is not there
+    once, in order. Markers in exactly this form are the ones a snippet's run key leaves out."""
+    marker = r"^[ \t]*# --8<-- \[{}:" + re.escape(section) + r"\][ \t]*$"
+    starts = [m.end() for m in re.finditer(marker.format("start"), code, re.MULTILINE)]
+    ends = [m.start() for m in re.finditer(marker.format("end"), code, re.MULTILINE)]
+    if len(starts) != 1 or len(ends) != 1 or ends[0] < starts[0]:
+        return None
+    return [line for line in code[starts[0]:ends[0]].splitlines()
+            if line.strip() and not re.match(r"^[ \t]*# --8<-- \[(?:start|end):", line)]
+
+
+def test_every_whole_script_comes_after_its_key_lines():
+    """A page or fragment that shows a snippet's whole script (collapsed) shows, before it, at least one
+    section of that same file: the lines that are the idea. Every section any page names exists in its
+    file, once, and holds code, so a key-lines block can never silently show nothing."""
+    problems, shown = [], 0
+    for path in sorted(DOCS.rglob("*.md")) + sorted((REPO / "snippets").rglob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        where = path.relative_to(REPO)
+        for match in WHOLE_SCRIPT.finditer(text):
+            shown += 1
+            before = [s for target, s in SECTION_INCLUDE.findall(text[:match.start()]) if target == match.group(1)]
+            if not before:
+                problems.append(f"{where}: shows the whole of {match.group(1)} with no key lines of it before")
+        for target, section in SECTION_INCLUDE.findall(text):
+            if not (REPO / target).is_file():
+                problems.append(f"{where}: includes {target}:{section}, but there is no {target}")
+                continue
+            lines = _section_lines((REPO / target).read_text(encoding="utf-8"), section)
+            if lines is None:
+                problems.append(f"{where}: {target} has no single '# --8<-- [start:{section}]' ... "
+                                f"'# --8<-- [end:{section}]' pair")
+            elif not lines:
+                problems.append(f"{where}: section '{section}' of {target} is empty")
+    assert shown >= 20, f"only {shown} whole scripts found: has the block's wording changed?"
+    assert not problems, "\n".join(problems)
+
+
 def test_related_links_resolve_and_are_symmetric():
     graph = {p.relative_to(DOCS).as_posix(): related_links(p) for p in CONCEPT_PAGES}
     flagship = "llms/activating-pretrained-knowledge.md"
