@@ -87,7 +87,7 @@ def _output(run: SnippetRun, key, where) -> str:
     title = (f"Output of snippets/{run.name}.py --scale {settings.get('scale', '?')} "
              f"--device {settings.get('device', '?')} (ran on {used}, {run.seconds:.0f} s)")
     text = run.stdout.rstrip() or "(the snippet printed nothing)"
-    return f'\n```text title="{title}"\n{text}\n```\n{provenance_stamp(run)}\n'
+    return f'\n``` {{ .text .fg-output title="{title}" }}\n{text}\n```\n{provenance_stamp(run)}\n'
 
 
 def provenance_stamp(run: SnippetRun) -> str:
@@ -111,21 +111,62 @@ def _lookup(run: SnippetRun, section: str, key: str, where: str) -> dict:
     return found[key]
 
 
-def _cell(text: str) -> str:
+NUMERIC = re.compile(r"^[-+\u2212~<>=]?\s*[\d.,]+(?:\s*(?:%|s|ms|MB|GB|GiB|nats?|x|\u00d7))?"
+                     r"(?:\s*[/(]\s*[-+]?[\d.,]+\s*%?\)?)?$")
+SHORT = 20        # a cell this short never wraps (numbers, "yes", "before fine-tuning", "22 s")
+CODE = re.compile(r"`([^`\n]+)`")  # `AutoModel` in a cell shows as code, as it did in Markdown
+LONG = 90         # a cell longer than this shows its first lines; the full text is its title
+
+
+def _cell_class(text: str) -> str:
+    if NUMERIC.match(text) or text in ("-", "\u2013", "\u2014"):
+        return "fg-num"
+    return "fg-short" if len(text) <= SHORT else ""
+
+
+def _column_width(header: str, cells: list[str]) -> int:
+    """A minimum width (in ch) for a column: its header in at most two lines and its longest
+    text in at most about two, so that no column is squeezed to a word per line."""
+    words = max((len(w) for w in header.split()), default=1)
+    width = max(words + 1, min(18, (len(header) + 1) // 2 + 4))
+    text = [c for c in cells if len(c) > SHORT and not NUMERIC.match(c)]
+    if text:
+        width = max(width, min(30, round(max(len(c) for c in text) * 0.5) + 2))
+    return width
+
+
+def _inline(text: str) -> str:
     # Escape HTML so a literal token such as <eos> shows instead of vanishing.
-    return html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ")
+    return CODE.sub(r"<code>\1</code>", html.escape(text, quote=False)).replace("\n", "<br>")
+
+
+def _cell(text: str, tag: str = "td") -> str:
+    text = str(text)
+    shown = _inline(text)
+    if tag == "td" and len(text) > LONG:
+        full = html.escape(text.replace("\n", " "), quote=True)
+        return (f'<td class="fg-long" title="{full}"><span class="fg-clamp" tabindex="0">{shown}</span></td>')
+    kind = _cell_class(text) if tag == "td" else ""
+    attrs = f' class="{kind}"' if kind else ""
+    return f"<{tag}{attrs}>{shown}</{tag}>"
 
 
 def _table(run: SnippetRun, key: str, where: str) -> str:
+    """A result table as HTML in a box of its own: it scrolls inside the box when wider than the
+    column; numbers never wrap, every column keeps a readable minimum width, and a very long
+    text cell shows its first lines with the whole text on hover (title) or on focus/tap."""
     table = _lookup(run, "tables", key, where)
-    lines = ["| " + " | ".join(_cell(c) for c in table["columns"]) + " |",
-             "|" + "---|" * len(table["columns"])]
-    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in table["text"]]
+    columns = [str(c) for c in table["columns"]]
+    rows = [[str(c) for c in row] for row in table["text"]]
+    head = "".join(
+        f'<th style="min-width: {_column_width(c, [r[i] for r in rows if i < len(r)])}ch">'
+        f"{_inline(c)}</th>" for i, c in enumerate(columns))
+    body = "\n".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in rows)
     caption = table.get("caption")
-    source = f"executed: `snippets/{run.name}.py`"
-    lines.append("")
-    lines.append(f'<p class="fg-caption">{html.escape(caption) + " " if caption else ""}<em>({source})</em></p>')
-    return "\n" + "\n".join(lines) + "\n"
+    source = f"executed: <code>snippets/{run.name}.py</code>"
+    return (f'\n<div class="fg-table" data-snippet="{run.name}" data-table="{key}">\n<table>\n'
+            f"<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>\n</div>\n\n"
+            f'<p class="fg-caption">{html.escape(caption) + " " if caption else ""}<em>({source})</em></p>\n')
 
 
 def _figure(run: SnippetRun, key: str, where: str) -> str:
