@@ -356,10 +356,10 @@ def test_flagship_activates_knowledge_on_a_set_that_is_not_capitals():
     assert (m["n_train"], n) == (20, 20)
     print(f"40 facts (20 trained, 20 held out): exact match before {m['exact_before']}/{n}, after "
           f"gentle {m['gentle_exact']}/{n}, aggressive {m['aggressive_exact']}/{n}; known before (free-form) "
-          f"{m['latent_ceiling']}/{n}; share of the gentle recipe's right answers known before "
+          f"{m['known_before']}/{n}; share of the gentle recipe's right answers known before "
           f"{m['gentle_right_known_share']:.0%} (aggressive {m['aggressive_right_known_share']:.0%}); "
           f"mean log p(answer) {m['logprob_before']:.2f} -> {m['gentle_logprob']:.2f}")
-    for key in ("exact_before", "gentle_exact", "aggressive_exact", "latent_ceiling"):
+    for key in ("exact_before", "gentle_exact", "aggressive_exact", "known_before"):
         assert 0 <= m[key] <= n
     assert m["gentle_logprob"] > m["logprob_before"], "fine-tuning did not raise the desired answers' probability"
     assert "activation.svg" in " ".join(flagship["files"]) or any(f.endswith(".svg") for f in flagship["files"])

@@ -36,12 +36,19 @@ PRESETS = {
     "ci": {"n_train": 48, "split_seeds": [0], "batch_size": 8},
     "gpu": {"n_train": 48, "split_seeds": [0, 1, 2, 3, 4], "batch_size": 8},
 }
+MLP = ["gate_proj", "up_proj", "down_proj"]
+EVERY_LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", *MLP]
+# The gentle and the aggressive recipe differ in two factors (which layers, learning rate); the
+# two crossed arms change one factor each, so the run can say which of them does the damage.
 RECIPES = {
     "gentle (LoRA r=8 on the MLP, lr 7e-4)": {
-        "target_modules": ["gate_proj", "up_proj", "down_proj"], "r": 8, "lr": 7e-4, "epochs": 3},
+        "tag": "gentle", "target_modules": MLP, "r": 8, "lr": 7e-4, "epochs": 3},
     "aggressive (LoRA r=8 on every linear layer, lr 3e-3)": {
-        "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
-        "r": 8, "lr": 3e-3, "epochs": 3},
+        "tag": "aggressive", "target_modules": EVERY_LINEAR, "r": 8, "lr": 3e-3, "epochs": 3},
+    "MLP only, high lr (LoRA r=8 on the MLP, lr 3e-3)": {
+        "tag": "mlp_high_lr", "target_modules": MLP, "r": 8, "lr": 3e-3, "epochs": 3},
+    "every layer, gentle lr (LoRA r=8 on every linear layer, lr 7e-4)": {
+        "tag": "every_layer_low_lr", "target_modules": EVERY_LINEAR, "r": 8, "lr": 7e-4, "epochs": 3},
 }
 BARE = "What is the capital of {country}? Reply with the city name only."
 PLAIN = "What is the capital of {country}?"
@@ -180,6 +187,16 @@ def fine_tune(model, tokenizer, train_items, recipe, batch_size, seed):
 # --8<-- [end:idea]
 
 
+def relative_update(model):
+    """||delta W|| / ||W0|| (Frobenius) over the matrices LoRA adapted: low rank is not small norm."""
+    delta = base = 0.0
+    for module in model.modules():
+        if hasattr(module, "get_delta_weight") and "default" in getattr(module, "lora_A", {}):
+            delta += module.get_delta_weight("default").float().pow(2).sum().item()
+            base += module.base_layer.weight.float().pow(2).sum().item()
+    return (delta / base) ** 0.5
+
+
 def count(flags):
     return sum(bool(f) for f in flags)
 
@@ -210,6 +227,7 @@ def main(args):
             result[name] = {
                 "after": after, "losses": losses, "seconds": seconds,
                 "trainable": trainable, "trainable_share": trainable / total,
+                "relative_update": relative_update(tuned),
                 "right": count(right),
                 "right_known": count(r and k for r, k in zip(right, known)),
                 "right_unknown": count(r and not k for r, k in zip(right, known)),
@@ -227,22 +245,23 @@ def main(args):
     noun = "countries" if args.data is None else "facts"
     print(f"SmolLM2-135M-Instruct on {device}: {n_train} training {noun}, {n} held out")
     print(f"  before fine-tuning: bare-format exact match {count(before['exact'])}/{n}, "
-          f"knows the capital (free-form) {known}/{n} = the latent ceiling")
+          f"knows the capital (the knowledge probe) {known}/{n}")
     writer.metric("n_train", n_train)
     writer.metric("n_heldout", n)
-    writer.metric("latent_ceiling", known)
+    writer.metric("known_before", known)
     writer.metric("exact_before", count(before["exact"]))
     writer.metric("logprob_before", sum(before["logprob"]) / n, "{:.2f}")
     table = [["before fine-tuning", "0", f"{count(before['exact'])}/{n}", "-", "-",
-              f"{known}/{known}", f"{sum(before['logprob']) / n:.2f}", "-"]]
-    for tag, name in zip(("gentle", "aggressive"), RECIPES):
-        r = first[name]
+              f"{known}/{known}", f"{sum(before['logprob']) / n:.2f}", "-", "-"]]
+    for name, recipe in RECIPES.items():
+        tag, r = recipe["tag"], first[name]
         logprob = sum(r["after"]["logprob"]) / n
         table.append([name, f"{r['trainable']:,} ({r['trainable_share']:.2%})", f"{r['right']}/{n}",
                       f"{r['right_known']}/{r['right']}", f"{r['right_unknown']}/{unknown}",
-                      f"{r['knowledge_kept']}/{known}", f"{logprob:.2f}", f"{r['seconds']:.0f} s"])
+                      f"{r['knowledge_kept']}/{known}", f"{logprob:.2f}", f"{r['relative_update']:.1%}",
+                      f"{r['seconds']:.0f} s"])
         writer.metric(f"{tag}_exact", r["right"])
-        writer.metric(f"{tag}_share_of_ceiling", r["right"] / max(known, 1), "{:.0%}")
+        writer.metric(f"{tag}_share_of_known", r["right"] / max(known, 1), "{:.0%}")
         writer.metric(f"{tag}_right_known_share", r["right_known"] / max(r["right"], 1), "{:.0%}")
         writer.metric(f"{tag}_unknown_learned_share", r["right_unknown"] / max(unknown, 1), "{:.0%}")
         writer.metric(f"{tag}_knowledge_kept", r["knowledge_kept"])
@@ -252,16 +271,21 @@ def main(args):
         writer.metric(f"{tag}_trainable_share", r["trainable_share"], "{:.2%}")
         writer.metric(f"{tag}_train_exact", r["train_exact"] / n_train, "{:.0%}")
         writer.metric(f"{tag}_seconds", r["seconds"], "{:.0f} s")
-        print(f"  {name}: exact {r['right']}/{n} ({r['right_known']} of them known before, "
+        writer.metric(f"{tag}_relative_update", r["relative_update"], "{:.1%}")
+        print(f"  {name}: update {r['relative_update']:.1%} of |W0|, exact {r['right']}/{n} "
+              f"({r['right_known']} of them known before, "
               f"{r['right_unknown']} of {unknown} unknown), free-form knowledge kept "
               f"{r['knowledge_kept']}/{known}, mean log p(answer) {logprob:.2f}, "
               f"trainable {r['trainable']:,} ({r['trainable_share']:.2%}), {r['seconds']:.0f} s")
     writer.table("summary", ["model", "trainable parameters", "held-out exact match (bare)",
                              "of those, known before", "unknown items now right",
-                             "free-form knowledge kept", "mean log p(desired answer)", "training time"],
+                             "free-form knowledge kept", "mean log p(desired answer)",
+                             "update size |ΔW| / |W0|", "training time"],
                  table, caption="Held-out countries only; 'known' = the untuned model named the right "
-                                "city when asked the plain question.")
-    gentle, aggressive = (first[name]["after"]["bare_answer"] for name in RECIPES)
+                                "city when asked the plain question. Update size: the Frobenius norm of "
+                                "the LoRA update over that of the weights it adapts. The last two recipes "
+                                "each change one factor of the aggressive one.")
+    gentle, aggressive = (first[name]["after"]["bare_answer"] for name in list(RECIPES)[:2])
     heldout = split(items, n_train, seed=first["seed"])[1]
     examples = [[it.name, it.answer, "yes" if k else "no", b.strip()[:40], g.strip()[:30], a.strip()[:30]]
                 for it, k, b, g, a in zip(heldout, known_flags, before["bare_answer"], gentle, aggressive)][:12]
@@ -269,7 +293,7 @@ def main(args):
                               else "answer", "known before", "answer before", "gentle", "aggressive"],
                  examples, caption=f"The first 12 held-out {noun}, answers to the bare-format question.")
     if len(per_seed) > 1:
-        writer.table("seeds", ["split seed", "latent ceiling", *[f"{n.split(' (')[0]}: exact (known)" for n in RECIPES]],
+        writer.table("seeds", ["split seed", "known before", *[f"{n.split(' (')[0]}: exact (known)" for n in RECIPES]],
                      [[s["seed"], s["known"], *[f"{s[n]['right']} ({s[n]['right_known']})" for n in RECIPES]]
                       for s in per_seed], caption="Every split at this scale.")
     plot(writer, first)
@@ -285,7 +309,7 @@ def plot(writer, result):
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
     known = result["known"]
     unknown = result["n_heldout"] - known
-    labels = [name.split(" (")[0] for name in RECIPES]
+    labels = [name.split(" (")[0].replace(", ", ",\n") for name in RECIPES]
     for i, name in enumerate(RECIPES):
         r = result[name]
         left.bar(i, r["right_known"], color="#2e7d32", label="known before, now right" if i == 0 else None)
@@ -294,7 +318,7 @@ def plot(writer, result):
         left.scatter(i, r["knowledge_kept"], marker="_", s=900, color="black",
                      label="free-form knowledge kept" if i == 0 else None, zorder=3)
         right.plot(r["losses"], label=labels[i])
-    left.axhline(known, ls="--", color="grey", lw=1, label=f"latent ceiling ({known})")
+    left.axhline(known, ls="--", color="grey", lw=1, label=f"known before, by the probe ({known})")
     left.set_xticks(range(len(labels)), labels)
     left.set_ylabel(f"held-out countries (of {known + unknown})")
     left.set_title("bare-format answers after fine-tuning")

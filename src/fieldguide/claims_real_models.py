@@ -18,10 +18,10 @@ REAL_MODEL_CLAIMS: dict[str, list[Claim]] = {
         C("bare_format_rare", "Before fine-tuning it answers almost none of the held-out countries in the bare format.",
           "exact_before <= 0.05 * n_heldout"),
         C("knows_many_capitals", "Asked plainly, it names the right capital for at least a quarter of them.",
-          "latent_ceiling >= 0.25 * n_heldout"),
-        # After the gentle recipe: a large share of the latent ceiling, on held-out countries...
-        C("gentle_half_of_ceiling", "The gentle recipe answers at least half of the latent ceiling exactly.",
-          "gentle_exact >= 0.5 * latent_ceiling"),
+          "known_before >= 0.25 * n_heldout"),
+        # After the gentle recipe: a large share of what the probe found known, on held-out countries...
+        C("gentle_half_of_known", "The gentle recipe answers at least half of the countries known before exactly.",
+          "gentle_exact >= 0.5 * known_before"),
         # ...overwhelmingly countries it already knew; unknown ones mostly stay wrong.
         C("gentle_right_where_known", "Its correct answers are overwhelmingly countries it already knew.",
           "gentle_right_known_share >= 0.85"),
@@ -43,6 +43,16 @@ REAL_MODEL_CLAIMS: dict[str, list[Claim]] = {
         # ...while fitting its own training countries better: memorising, not activating.
         C("aggressive_memorises", "Yet it fits its own training countries at least 20 points better.",
           "aggressive_train_exact >= gentle_train_exact + 0.2"),
+        # The two crossed arms change one factor each (measured, ci: knowledge kept 65 gentle, 38
+        # aggressive, 43 MLP at the high rate, 66 every layer at the gentle rate; update norm 0.3 %
+        # gentle and every-layer-gentle, 1.2-1.3 % at the high rate)
+        C("learning_rate_damages", "At the aggressive learning rate, LoRA on the MLP alone also loses much "
+          "of the knowledge.", "mlp_high_lr_knowledge_kept <= 0.8 * gentle_knowledge_kept"),
+        C("targets_do_not_damage", "LoRA on every linear layer at the gentle rate keeps what the gentle recipe keeps.",
+          "every_layer_low_lr_knowledge_kept >= 0.95 * gentle_knowledge_kept"),
+        C("gentle_update_small", "The gentle update is under 1 % of the adapted weights' norm, the aggressive "
+          "one over twice as large.", "gentle_relative_update < 0.01 and "
+          "aggressive_relative_update > 2 * gentle_relative_update"),
     ],
     "applications_of_ptms/one_encoder_many_uses": [
         # The page says: with no training at all, every use is far above chance.
