@@ -198,3 +198,160 @@ def test_quiz_is_readable_without_javascript(playwright, site_url):
     browser.close()
     assert visible, "without JavaScript the answer block must be visible (collapsed)"
     assert "Answer: B" in text and "activat" in text
+
+
+# --- Reading the pages (issue 15 §4): layout at a desktop and a phone width, figures, the
+# collapsed full scripts, downloads, dark mode, and how far down the first result starts.
+
+SCREEN = (1400, 900)   # the screen the first-result depth is counted in
+PHONE = (390, 844)
+FLAGSHIP = "llms/activating-pretrained-knowledge/"
+FIRST_RESULT_SCREENS = 2.5  # the flagship's first executed result starts within this many screens
+READING_SECTIONS = ("foundations", "encoders", "llms", "prompting", "alignment")
+# Boxes that scroll on their own: what is inside them may be wider than the screen, they may not.
+SCROLL_BOXES = "pre, code, table, .md-typeset__scrollwrap, .arithmatex, .katex-mathml, svg"
+# Off-canvas or hidden parts of Material's layout (the phone drawer, the search overlay).
+OFF_CANVAS = ".md-sidebar, .md-search, [hidden]"
+
+_OVERFLOW_JS = """([boxes, offCanvas]) => {
+  const W = window.innerWidth, wide = [];
+  for (const e of document.querySelectorAll('body *')) {
+    if (e.closest(offCanvas) || (e.parentElement && e.parentElement.closest(boxes))) continue;
+    const r = e.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) continue;
+    if (r.right > W + 1 || r.left < -1)
+      wide.push(`${e.tagName.toLowerCase()}.${String(e.className).split(' ')[0]} spans ${Math.round(r.left)}..${Math.round(r.right)} px`);
+  }
+  return {scrollWidth: document.documentElement.scrollWidth, width: W, wide: wide.slice(0, 5)};
+}"""
+_FIRST_RESULT_JS = """() => {
+  const e = document.querySelector('.md-content .fg-output, .md-content .fg-table, .md-content .fg-figure, .md-content .fg-caption');
+  return e ? e.getBoundingClientRect().top + window.scrollY : null;
+}"""
+# A result-table cell squeezed into one word per line (a header may take two words per line).
+_SQUEEZED_JS = """() => {
+  const lines = c => { const r = document.createRange(); r.selectNodeContents(c);
+    return new Set([...r.getClientRects()].filter(x => x.width > 0).map(x => Math.round(x.bottom))).size; };
+  return [...document.querySelectorAll('.md-content .fg-table th, .md-content .fg-table td')].filter(c => {
+    const words = c.innerText.trim().split(/\\s+/).length, n = lines(c);
+    return n >= 2 && n >= words && words >= (c.tagName === 'TH' ? 3 : 2);
+  }).map(c => c.innerText.slice(0, 40));
+}"""
+_FIGURES_JS = """() => [...document.querySelectorAll('.md-content img')].map(i => ({
+  src: i.currentSrc.slice(0, 60), loaded: i.complete && i.naturalWidth > 0, figure: !!i.closest('.fg-figure'),
+  background: getComputedStyle(i).backgroundColor}))"""
+
+
+def _reading_pages(built_site: Path) -> list[str]:
+    return [""] + sorted(p.parent.relative_to(built_site).as_posix() + "/" for s in READING_SECTIONS
+                         for p in (built_site / s).glob("*/index.html"))
+
+
+def _rgb(css: str) -> tuple[float, ...]:
+    """'rgb(r, g, b)' or 'rgba(r, g, b, a)' as numbers (a = 1 when absent)."""
+    parts = [float(x) for x in css[css.index("(") + 1:css.index(")")].replace("/", ",").split(",")]
+    return tuple(parts + [1.0] * (4 - len(parts)))
+
+
+def _luminance(rgb) -> float:
+    r, g, b = (c / 255 for c in rgb[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_pages_read_well_at_desktop_and_phone_widths(chromium_context, site_url, built_site):
+    """On the home page and every concept page: no horizontal overflow of the page outside code
+    and table boxes (1400 px and 390 px), no result-table cell squeezed to a word per line
+    (1400 px), every image loads, every collapsed full script opens
+    on a click and shows its code, every download link answers 200, and in dark mode every
+    figure sits on a light card unlike the page. Prints how far down each page's first executed
+    result starts, in screens of 1400 x 900 px; the flagship's must be within 2.5."""
+    import urllib.request
+    from urllib.parse import urljoin
+
+    started = time.perf_counter()
+    paths = _reading_pages(built_site)
+    assert len(paths) == 21, paths  # the home page and the twenty concept pages
+    page = chromium_context.new_page()
+    problems, depths, downloads = [], {}, {}
+    n_figures = n_scripts = 0
+    for path in paths:
+        name = path or "home page"
+        page.set_viewport_size({"width": SCREEN[0], "height": SCREEN[1]})
+        page.goto(site_url + path, wait_until="load")
+        page.wait_for_function("[...document.images].every(i => i.complete)", timeout=10_000)
+
+        top = page.evaluate(_FIRST_RESULT_JS)
+        depths[name] = None if top is None else top / SCREEN[1]
+
+        squeezed = page.evaluate(_SQUEEZED_JS)
+        if squeezed:
+            problems.append(f"{name}: table cells squeezed to a word per line: {squeezed[:4]}")
+
+        images = page.evaluate(_FIGURES_JS)
+        problems += [f"{name}: image {i['src']}... did not load" for i in images if not i["loaded"]]
+        n_figures += sum(i["figure"] for i in images)
+
+        for href in page.eval_on_selector_all(".md-content a[download]", "as => as.map(a => a.getAttribute('href'))"):
+            url = urljoin(site_url + path, href)
+            if "/downloads/" not in url:
+                problems.append(f"{name}: download link {href} is not under downloads/")
+            downloads.setdefault(url, name)
+
+        # The collapsed full script (a `??? example` block): closed, then open with code on a click.
+        scripts = page.locator(".md-content details.example")
+        for i in range(scripts.count()):
+            details = scripts.nth(i)
+            if details.get_attribute("open") is not None:
+                problems.append(f"{name}: full script {i + 1} is not collapsed")
+                continue
+            details.locator("summary").first.click()
+            code = details.locator("pre code").first
+            try:
+                code.wait_for(state="visible", timeout=3_000)
+            except Exception:
+                problems.append(f"{name}: full script {i + 1} shows no code after a click")
+                continue
+            if details.get_attribute("open") is None or len(code.inner_text().strip().splitlines()) < 5:
+                problems.append(f"{name}: full script {i + 1} did not open onto its code")
+            n_scripts += 1
+
+        for width, height in (SCREEN, PHONE):
+            page.set_viewport_size({"width": width, "height": height})
+            found = page.evaluate(_OVERFLOW_JS, [SCROLL_BOXES, OFF_CANVAS])
+            if found["scrollWidth"] > found["width"] + 1 or found["wide"]:
+                problems.append(f"{name} at {width} px: page {found['scrollWidth']} px wide; "
+                                f"wider than the screen: {found['wide']}")
+
+        # Dark mode: Material's slate scheme on <body>; a figure must keep a light card of its own.
+        page.evaluate("document.body.setAttribute('data-md-color-scheme', 'slate')")
+        background = _rgb(page.evaluate("getComputedStyle(document.body).backgroundColor"))
+        for figure in page.evaluate(_FIGURES_JS):
+            if not figure["figure"]:
+                continue
+            card = _rgb(figure["background"])
+            if card[3] < 0.99 or _luminance(card) < 0.85 or abs(_luminance(card) - _luminance(background)) < 0.5:
+                problems.append(f"{name}: in dark mode a figure's background {figure['background']} "
+                                f"is not a light card on the page's rgb{background[:3]}")
+
+    for url, name in downloads.items():
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                status, size = response.status, len(response.read())
+        except Exception as err:  # an HTTP error or a refused connection
+            status, size = getattr(err, "code", repr(err)), 0
+        if status != 200 or size == 0:
+            problems.append(f"{name}: download {url[len(site_url):]} answered {status} ({size} bytes)")
+    page.close()
+
+    print(f"\nfirst executed result, in screens of {SCREEN[0]} x {SCREEN[1]} px from the top:")
+    for name, depth in depths.items():
+        print(f"  {'-' if depth is None else f'{depth:4.2f}'}  {name}")
+    print(f"{len(paths)} pages at {SCREEN[0]} and {PHONE[0]} px, {n_figures} figures, {n_scripts} full scripts "
+          f"opened, {len(downloads)} downloads fetched in {time.perf_counter() - started:.1f} s")
+    assert not problems, "\n".join(problems[:40])
+    assert n_figures >= 5 and n_scripts >= 20 and len(downloads) >= 20, (n_figures, n_scripts, len(downloads))
+    missing = [p for p, d in depths.items() if d is None]
+    assert not missing, f"pages with no executed result: {missing}"
+    assert depths[FLAGSHIP] <= FIRST_RESULT_SCREENS, (
+        f"the flagship's first executed result starts {depths[FLAGSHIP]:.2f} screens down "
+        f"(at most {FIRST_RESULT_SCREENS})")
