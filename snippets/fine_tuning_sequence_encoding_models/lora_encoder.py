@@ -10,12 +10,14 @@ gives back a plain BertForSequenceClassification folder:
     python snippets/fine_tuning_sequence_encoding_models/lora_encoder.py --scale ci --out runs/lora
 """
 
+import torch
+from tqdm.auto import tqdm
 from peft import LoraConfig, get_peft_model
 from transformers import AutoTokenizer
 
 from fieldguide import (ResultsWriter, load_encoder, model_folder, pick_device, run_main, seed_everything,
                         snippet_parser)
-from fieldguide.classification import fine_tune, label_efficiency, predict, record, save_classifier
+from fieldguide.classification import epochs_for, label_efficiency, length_batches, predict, record, save_classifier
 from fieldguide.user_data import add_data_flag, classification_splits
 
 PRESETS = {  # ci: 2 epochs at 2e-3 (validation 87.5 %, 10 s) fit the time budget; 1e-3 needs 3 (14 s)
@@ -24,6 +26,44 @@ PRESETS = {  # ci: 2 epochs at 2e-3 (validation 87.5 %, 10 s) fit the time budge
     "gpu": {"counts": [8, 16, 32, 64, 128, 256, 480], "seeds": list(range(10)), "epochs": 5,
             "min_examples": 320, "lr": 5e-4, "warmup": 0.1, "batch_size": 16, "max_length": 128, "r": 8},
 }
+
+
+# --8<-- [start:loop]
+def fine_tune(model, tokenizer, train, settings, seed, desc="fine-tuning"):
+    """A plain PyTorch loop: cross-entropy on the head's logits, AdamW on whatever requires grad.
+
+    Full fine-tuning, LoRA and the random-init control run this same loop (a test keeps the
+    three copies identical); what differs is which parameters require gradients.
+    ``settings``: lr, warmup (share of the steps), batch_size, max_length, epochs, min_examples.
+    """
+    device = next(model.parameters()).device
+    batch_size, max_length = settings["batch_size"], settings["max_length"]
+    epochs = epochs_for(len(train), settings["epochs"], settings["min_examples"])
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=settings["lr"],
+                                  weight_decay=0.01)
+    steps = epochs * -(-len(train) // batch_size)
+    warmup = max(1, round(settings["warmup"] * steps))
+    schedule = torch.optim.lr_scheduler.LambdaLR(  # linear warm-up to lr, then linear decay to 0
+        optimizer, lambda step: (step + 1) / warmup if step < warmup else (steps - step) / (steps - warmup))
+    generator = torch.Generator().manual_seed(seed)
+    losses = []
+    model.train()  # dropout on
+    with tqdm(total=steps, desc=f"{desc}, {len(train)} labels", leave=False) as bar:
+        for _ in range(epochs):
+            order = torch.randperm(len(train), generator=generator).tolist()
+            for indices, batch in length_batches(tokenizer, train.texts, batch_size, max_length, order):
+                gold = torch.tensor([train.labels[i] for i in indices], device=device)
+                logits = model(**batch.to(device)).logits
+                loss = torch.nn.functional.cross_entropy(logits, gold)
+                loss.backward()
+                optimizer.step()
+                schedule.step()
+                optimizer.zero_grad()
+                losses.append(loss.item())
+                bar.update(1)
+    model.eval()
+    return losses
+# --8<-- [end:loop]
 
 
 def main(args):

@@ -8,14 +8,54 @@ gap between the two is what pre-training contributes.
     python snippets/transfer_knowledge_to_downstream_tasks/random_init_control.py --scale ci
 """
 
+import torch
+from tqdm.auto import tqdm
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
 from fieldguide import ResultsWriter, model_folder, pick_device, run_main, seed_everything, snippet_parser
-from fieldguide.classification import (FINE_TUNING_PRESETS, ID2LABEL, fine_tune, label_efficiency,
+from fieldguide.classification import (FINE_TUNING_PRESETS, epochs_for, label_efficiency, length_batches,
                                        predict, record, save_classifier)
 from fieldguide.user_data import add_data_flag, classification_splits
 
 PRESETS = FINE_TUNING_PRESETS  # the very presets of full fine-tuning: {scale: settings}
+
+
+# --8<-- [start:loop]
+def fine_tune(model, tokenizer, train, settings, seed, desc="fine-tuning"):
+    """A plain PyTorch loop: cross-entropy on the head's logits, AdamW on whatever requires grad.
+
+    Full fine-tuning, LoRA and the random-init control run this same loop (a test keeps the
+    three copies identical); what differs is which parameters require gradients.
+    ``settings``: lr, warmup (share of the steps), batch_size, max_length, epochs, min_examples.
+    """
+    device = next(model.parameters()).device
+    batch_size, max_length = settings["batch_size"], settings["max_length"]
+    epochs = epochs_for(len(train), settings["epochs"], settings["min_examples"])
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=settings["lr"],
+                                  weight_decay=0.01)
+    steps = epochs * -(-len(train) // batch_size)
+    warmup = max(1, round(settings["warmup"] * steps))
+    schedule = torch.optim.lr_scheduler.LambdaLR(  # linear warm-up to lr, then linear decay to 0
+        optimizer, lambda step: (step + 1) / warmup if step < warmup else (steps - step) / (steps - warmup))
+    generator = torch.Generator().manual_seed(seed)
+    losses = []
+    model.train()  # dropout on
+    with tqdm(total=steps, desc=f"{desc}, {len(train)} labels", leave=False) as bar:
+        for _ in range(epochs):
+            order = torch.randperm(len(train), generator=generator).tolist()
+            for indices, batch in length_batches(tokenizer, train.texts, batch_size, max_length, order):
+                gold = torch.tensor([train.labels[i] for i in indices], device=device)
+                logits = model(**batch.to(device)).logits
+                loss = torch.nn.functional.cross_entropy(logits, gold)
+                loss.backward()
+                optimizer.step()
+                schedule.step()
+                optimizer.zero_grad()
+                losses.append(loss.item())
+                bar.update(1)
+    model.eval()
+    return losses
+# --8<-- [end:loop]
 
 
 def main(args):
@@ -46,7 +86,7 @@ def main(args):
         if r.n_labels < headline.n_labels:
             below.setdefault(r.n_labels, []).append(r.accuracy)
     writer.metric("below_all_mean_max", max(sum(v) / len(v) for v in below.values()), "{:.1%}")
-    writer.metric("chance", 1 / len(ID2LABEL), "{:.0%}")  # the test split is balanced
+    writer.metric("chance", 1 / len(labels), "{:.0%}")  # for a test split balanced over the labels
     saved = save_classifier(model, tokenizer, args.out / "model", id2label)
     print(f"saved the control trained on all labels as {saved.name}/ in the --out folder")
     writer.save()

@@ -155,46 +155,6 @@ def epochs_for(n: int, epochs: int, min_examples: int) -> int:
     return max(epochs, -(-min_examples // max(n, 1)))
 
 
-# --8<-- [start:loop]
-def fine_tune(model, tokenizer, train: Split, settings: dict, seed: int, desc: str = "fine-tuning") -> list[float]:
-    """A plain PyTorch loop: cross-entropy on the head's logits, AdamW on whatever requires grad.
-
-    The same loop trains every encoder on these pages; what differs is which parameters
-    require gradients (all of them, only LoRA's, or a randomly initialised copy's).
-    ``settings``: lr, warmup (share of the steps), batch_size, max_length, epochs, min_examples
-    (a snippet's preset).
-    """
-    import torch
-    from tqdm.auto import tqdm
-
-    device = next(model.parameters()).device
-    batch_size, max_length = settings["batch_size"], settings["max_length"]
-    epochs = epochs_for(len(train), settings["epochs"], settings["min_examples"])
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=settings["lr"],
-                                  weight_decay=0.01)
-    steps = epochs * -(-len(train) // batch_size)
-    warmup = max(1, round(settings["warmup"] * steps))
-    schedule = torch.optim.lr_scheduler.LambdaLR(  # linear warm-up to lr, then linear decay to 0
-        optimizer, lambda step: (step + 1) / warmup if step < warmup else (steps - step) / (steps - warmup))
-    generator = torch.Generator().manual_seed(seed)
-    losses = []
-    model.train()  # dropout on
-    with tqdm(total=steps, desc=f"{desc}, {len(train)} labels", leave=False) as bar:
-        for _ in range(epochs):
-            order = torch.randperm(len(train), generator=generator).tolist()
-            for indices, batch in length_batches(tokenizer, train.texts, batch_size, max_length, order):
-                gold = torch.tensor([train.labels[i] for i in indices], device=device)
-                logits = model(**batch.to(device)).logits
-                loss = torch.nn.functional.cross_entropy(logits, gold)
-                loss.backward()
-                optimizer.step()
-                schedule.step()
-                optimizer.zero_grad()
-                losses.append(loss.item())
-                bar.update(1)
-    model.eval()
-    return losses
-# --8<-- [end:loop]
 
 
 def predict(model, tokenizer, texts: list[str], max_length: int, batch_size: int = 64) -> list[int]:
