@@ -216,7 +216,11 @@ def test_check_your_own_run_passes_a_run_that_holds_and_fails_one_that_misses(tm
     missed = _check(run.out, bad)
     print(missed.stdout)
     assert missed.returncode == 1
-    assert missed.stdout.count("MISSED") == 1 and "unlocks_heldout_pairs" in missed.stdout.split("MISSED")[1]
+    reading_after = {c.id for c in CLAIMS[name] if "after" in c.names() and not c.evaluate(
+        {**{k: v["value"] for k, v in results["metrics"].items()}})[0]}
+    assert "unlocks_heldout_pairs" in reading_after
+    shown = {line.split()[1].rstrip(":") for line in missed.stdout.splitlines() if line.strip().startswith("MISSED")}
+    assert shown == reading_after, (shown, reading_after)
 
 
 def test_check_refuses_what_is_not_a_run_with_one_line(tmp_path):
