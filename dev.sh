@@ -104,7 +104,7 @@ case "$cmd" in
     serve) exec_flag "${1:-}"; setup; exec "$VENV/bin/mkdocs" serve --strict -a 127.0.0.1:8000 ;;
     test)  setup; browser; exec "$PY" -m pytest "$@" ;;
     bench) setup; exec "$PY" benchmarks/suite_time.py "$@" ;;
-    wheel) setup; wheel "${1:-dist}" ;;
+    wheel) [ -x "$PY" ] || setup; wheel "${1:-dist}" ;;  # no set-up run inside the (offline) suite
     wheelhouse) setup ;;
     *) echo "dev.sh: unknown command '$cmd' (use serve, test, build, setup, bench, wheel or wheelhouse)" >&2; exit 2 ;;
 esac

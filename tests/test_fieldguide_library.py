@@ -264,3 +264,17 @@ def test_the_wheel_holds_the_runtime_and_its_data_not_the_build(tmp_path):
     data = {f"fieldguide/data/{p.name}" for p in (execute.LIBRARY / "data").iterdir()}
     assert runtime | data <= names, sorted((runtime | data) - names)
     assert not [n for n in names if n.startswith("fieldguide_site/")]
+
+
+def test_the_wheels_lower_bounds_are_the_versions_the_suite_tested():
+    """The pip line on every page installs at least what this suite ran (requirements.lock)."""
+    import re
+    import tomllib
+
+    root = execute.REPO
+    lock = {m.group(1).lower().replace("_", "-"): m.group(2) for m in
+            re.finditer(r"^([A-Za-z0-9_.-]+)==([^\s;]+)", (root / "requirements.lock").read_text(), re.M)}
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    for requirement in project["dependencies"] + project["optional-dependencies"]["alignment"]:
+        name, bound = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([^,]+)", requirement).groups()
+        assert lock.get(name.lower()) == bound, f"{requirement}: the lock pins {lock.get(name.lower())}"

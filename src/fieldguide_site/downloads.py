@@ -61,7 +61,8 @@ def box(name: str, page_path: str) -> str:
                        ((f"{name}.py", f"{stem}.py"), (f"{name}.ipynb", f"{stem}.ipynb"), (wheel_name(), wheel_name())))
     body = "\n".join(f"    {line}" for line in lines)
     return (f'\n!!! tip "Run it yourself, outside this repository"\n'
-            f"    Download {links}, then in a fresh virtual environment (Python 3.11+):\n\n"
+            f"    Download {links}, then in a fresh virtual environment (Python 3.11+; the wheel asks for at "
+            f"least the library versions this build tested):\n\n"
             f"    ```console\n{body}\n    ```\n")
 
 
