@@ -26,7 +26,7 @@ from fieldguide.chat_data import (IGNORE, batches, collate, encode, generate, pr
 from fieldguide.user_data import add_data_flag, preference_triples
 
 PRESETS = {
-    "ci": {"n_train": 16, "epochs": 1, "batch_pairs": 4, "eval_every": 2, "max_new_tokens": 128},
+    "ci": {"n_train": 16, "epochs": 3, "batch_pairs": 4, "eval_every": 4, "max_new_tokens": 128},
     "gpu": {"n_train": 30, "epochs": 4, "batch_pairs": 4, "eval_every": 4, "max_new_tokens": 160},
 }
 BETA, LR = 0.1, 5e-4
