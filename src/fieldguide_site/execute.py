@@ -102,6 +102,13 @@ def _module_file(module: str) -> Path | None:
 
 def _imported_modules(path: Path) -> set[str]:
     """``fieldguide`` modules a file imports (anywhere in it), with the packages they run."""
+    stat = path.stat()  # parsed once per content: a build keys ~100 runs over the same files
+    return set(_parsed_imports(str(path), stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=None)
+def _parsed_imports(path_text: str, mtime_ns: int, size: int) -> frozenset[str]:
+    path = Path(path_text)
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         names = []
@@ -114,7 +121,7 @@ def _imported_modules(path: Path) -> set[str]:
             if name == "fieldguide" or name.startswith("fieldguide."):
                 parts = name.split(".")
                 found.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
-    return {m for m in found if _module_file(m)}
+    return frozenset(m for m in found if _module_file(m))
 
 
 def library_modules(path: Path) -> list[Path]:
