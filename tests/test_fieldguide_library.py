@@ -226,7 +226,11 @@ def test_check_your_own_run_passes_a_run_that_holds_and_fails_one_that_misses(tm
 def test_check_refuses_what_is_not_a_run_with_one_line(tmp_path):
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "results.json").write_text(json.dumps({"snippet": "nowhere/none", "metrics": {}}))
-    for folder in (tmp_path, tmp_path / "other"):
+    (tmp_path / "bare").mkdir()
+    (tmp_path / "bare" / "results.json").write_text(json.dumps({"snippet": "llm_alignment/dpo_concise"}))
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "results.json").write_text("{not json")
+    for folder in (tmp_path, tmp_path / "other", tmp_path / "bare", tmp_path / "broken"):
         result = _check(folder)
         assert result.returncode == 2 and result.stdout == ""
         assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1, result.stderr

@@ -55,10 +55,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {out} has no results.json: pass a folder a snippet's --out wrote", file=sys.stderr)
             return 2
         try:
-            snippet = json.loads(path.read_text()).get("snippet")
-        except ValueError as err:
+            data = json.loads(path.read_text())
+        except (ValueError, UnicodeDecodeError) as err:
             print(f"error: {path} is not JSON ({err})", file=sys.stderr)
             return 2
+        if not isinstance(data, dict) or not isinstance(data.get("metrics"), dict):
+            print(f"error: {path} has no metrics: pass a folder a snippet's --out wrote", file=sys.stderr)
+            return 2
+        snippet = data.get("snippet")
         if snippet not in CLAIMS:
             print(f"error: {path} is from {snippet!r}, a snippet with no declared claims "
                   f"(those with claims: {len(CLAIMS)} snippets, e.g. {next(iter(CLAIMS))})", file=sys.stderr)
