@@ -40,6 +40,8 @@ DATA_KINDS = {  # phrase in --help: (kind, extension, fields, a valid record)
     "columns text and label": ("classification", ".csv", ["text", "label"], ["Fine, thanks.", "neutral"]),
     "columns question, answer": ("knowledge", ".csv", ["question", "answer"], ["Who wrote Hamlet?", "Shakespeare"]),
     "prompt, chosen and rejected": ("preferences", ".jsonl", ["prompt", "chosen", "rejected"], ["Hi?", "Hi.", "Well, hi."]),
+    # before "prompt and response": the tasks format's phrase contains it
+    "task, prompt and response": ("tasks", ".jsonl", ["task", "prompt", "response"], ["plural", "Plural of: cat", "cats"]),
     "prompt and response": ("sft", ".jsonl", ["prompt", "response"], ["Say hi.", "Hi."]),
 }
 
@@ -92,6 +94,14 @@ def data_cases(kind, scratch: Path) -> dict[str, list[str]]:
     if name == "classification":  # label 'positive' twice only: too few for train, validation and test
         rows = [["a", "negative"]] * 3 + [["b", "positive"]] * 2
         cases["--data label too rare to split"] = write_records(folder / f"rare{extension}", fields, rows, extension)
+    if name == "tasks":  # whole tasks are held out: a file needs two tasks, and a trained task two examples
+        path = write_records(folder / f"no-task{extension}", fields[1:], [valid[1:]], extension)
+        path.write_text(write_records(folder / "one.jsonl", fields, [valid], extension).read_text() + path.read_text())
+        cases["--data JSONL line lacks 'task'"] = path
+        cases["--data with one task only"] = write_records(folder / f"one-task{extension}", fields, [valid] * 3, extension)
+        rows = [valid, ["past_tense", "Past tense of: walk", "walked"]]  # 'plural' is trained on: 1 example
+        cases["--data trained task with one example"] = write_records(folder / f"thin{extension}", fields, rows,
+                                                                      extension)
     return {case: ["--data", str(path)] for case, path in cases.items()}
 
 

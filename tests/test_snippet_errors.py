@@ -42,6 +42,9 @@ EXPECTED = {  # what the error line must say
     "--data JSONL line lacks a key": ", line 2: missing '",
     "--data line not JSON": ", line 2: not valid JSON",
     "--data label too rare to split": "line 5: label 'positive' has 2 examples, too few to split",
+    "--data JSONL line lacks 'task'": ", line 2: missing 'task'",
+    "--data with one task only": "only one task ('plural')",
+    "--data trained task with one example": ", line 1: task 'plural' is fine-tuned on and has 1 example",
 }
 
 
@@ -121,6 +124,11 @@ DATA_SNIPPETS = {  # snippet: the kind of --data file it reads (a test of the li
     "fine_tuning_pretrained_models_downstream/gentle_vs_harsh": "classification",
     "fine_tuning_standard_adaptation_llms/sft_full_vs_lora": "sft",
     "llm_alignment/dpo_concise": "preferences",
+    "prompting_language_models/smollm2_zero_few_shot": "classification",
+    "textual_instructions_task_adaptation/instruction_generalisation": "tasks",
+    "applications_of_ptms/one_encoder_many_uses": "classification",
+    "downstream_task_and_architecture/heads_on_one_body": "classification",
+    "scope_of_introductory_fine_tuning/what_gets_trained": "classification",
 }
 
 

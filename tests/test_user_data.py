@@ -8,8 +8,8 @@ import json
 import pytest
 
 from fieldguide.errors import FieldGuideError
-from fieldguide.user_data import (FORMATS, instruction_pairs, knowledge_facts, preference_triples,
-                                  text_classification)
+from fieldguide.user_data import (FORMATS, instruction_pairs, instruction_task_rows, knowledge_facts,
+                                  preference_triples, text_classification)
 
 
 def write_csv(path, header, rows, delimiter=","):
@@ -109,4 +109,16 @@ def test_sft_and_preference_files(tmp_path):
 
 
 def test_every_kind_has_a_documented_format():
-    assert set(FORMATS) == {"classification", "knowledge", "sft", "preferences"}
+    assert set(FORMATS) == {"classification", "knowledge", "sft", "preferences", "tasks"}
+
+
+def test_tasks_the_first_half_of_the_tasks_is_trained_on_the_rest_held_out_whole(tmp_path):
+    rows = [{"task": task, "prompt": f"{task} {i}", "response": f"r{i}"}
+            for task in ("b", "a", "c") for i in range(3)]
+    examples, seen = instruction_task_rows(write_jsonl(tmp_path / "t.jsonl", rows))
+    assert seen == ("b", "a")  # in order of first appearance, half rounded up
+    assert [e["line"] for e in examples] == list(range(1, 10)) and examples[0]["response"] == "r0"
+    with pytest.raises(FieldGuideError, match="line 4: task 'a' is fine-tuned on and has 1 example"):
+        instruction_task_rows(write_jsonl(tmp_path / "thin.jsonl", rows[:3] + rows[3:4] + rows[6:]))
+    with pytest.raises(FieldGuideError, match="only one task"):
+        instruction_task_rows(write_jsonl(tmp_path / "one.jsonl", rows[:3]))

@@ -12,6 +12,10 @@ customer-sentiment set and measure each against chance:
 * clustering: k-means groups all messages; how pure are the groups by domain?
 
     python snippets/applications_of_ptms/one_encoder_many_uses.py --scale ci
+
+Your own labelled texts: ``--data FILE`` (CSV, TSV or JSONL with ``text`` and ``label``). Your
+file has no business domains, so routing and clustering group by your label; the search
+queries are three of your test texts, searched among your training texts.
 """
 
 import torch
@@ -19,6 +23,7 @@ import torch.nn.functional as F
 
 from fieldguide import ResultsWriter, load_encoder, pick_device, run_main, seed_everything, snippet_parser
 from fieldguide.datasets import read_jsonl
+from fieldguide.user_data import add_data_flag, classification_splits
 
 PRESETS = {
     "ci": {"batch_size": 64, "k_neighbours": 5, "kmeans_restarts": 5},
@@ -70,32 +75,47 @@ def kmeans(x, k, restarts, seed):
     return best
 
 
+def load_messages(data, seed):
+    """Messages with text, label, domain and split: the shipped set, or your --data file (domain = label)."""
+    if data is None:
+        return read_jsonl("customer_sentiment.jsonl")
+    splits, labels = classification_splits(data, seed)  # checked in full before any model loads
+    return [{"text": text, "label": labels[y], "domain": labels[y], "split": name}
+            for name, split in splits.items() for text, y in zip(split.texts, split.labels)]
+
+
 def main(args):
     settings = PRESETS[args.scale]
     seed_everything(args.seed)
     device = pick_device(args.device)
+    data = load_messages(args.data, args.seed)
+    group = "domain" if args.data is None else "label"  # what routing and clustering must recover
     model, tokenizer = load_encoder(args.model, device=device)
     model.eval()
-    data = read_jsonl("customer_sentiment.jsonl")
-    train = [r for r in data if r["split"] == "train"]
-    test = [r for r in data if r["split"] == "test"]
+    train_at = [i for i, r in enumerate(data) if r["split"] == "train"]
+    test_at = [i for i, r in enumerate(data) if r["split"] == "test"]
+    train, test = [data[i] for i in train_at], [data[i] for i in test_at]
     vectors = embed(model, tokenizer, [r["text"] for r in data], settings["batch_size"], device)
-    index = {r["id"]: i for i, r in enumerate(data)}
-    train_v = vectors[[index[r["id"]] for r in train]]
-    test_v = vectors[[index[r["id"]] for r in test]]
+    train_v = vectors[train_at]
+    test_v = vectors[test_at]
     results = ResultsWriter(args.out, "applications_of_ptms/one_encoder_many_uses", args)
 
     # 1. Semantic search: rank every message by cosine similarity to the query.
-    query_v = embed(model, tokenizer, QUERIES, settings["batch_size"], device)
+    #    (--data: three of your test texts are the queries, searched among your training texts.)
+    if args.data is None:
+        queries, pool = QUERIES, list(range(len(data)))
+    else:
+        queries, pool = [r["text"] for r in test[:3]], train_at
+    query_v = embed(model, tokenizer, queries, settings["batch_size"], device)
     search_rows = []
-    for query, q in zip(QUERIES, query_v):
-        top = (vectors @ q).topk(3)
+    for query, q in zip(queries, query_v):
+        top = (vectors[pool] @ q).topk(min(3, len(pool)))
         print(f"search: {query!r}")
-        for score, i in zip(top.values.tolist(), top.indices.tolist()):
+        for score, i in zip(top.values.tolist(), [pool[j] for j in top.indices.tolist()]):
             print(f"   {score:.2f}  [{data[i]['domain']}] {data[i]['text']}")
             search_rows.append([query, f"{score:.2f}", data[i]["domain"], data[i]["text"]])
-    results.table("search", ["query", "cosine", "domain", "message found"], search_rows,
-                  caption="Top 3 of 960 messages for each query, ranked by cosine similarity.")
+    results.table("search", ["query", "cosine", group, "message found"], search_rows,
+                  caption=f"Top 3 of {len(pool)} messages for each query, ranked by cosine similarity.")
 
     # --8<-- [start:idea]
     similarity = test_v @ train_v.T  # test x train cosine similarities
@@ -108,7 +128,7 @@ def main(args):
     labels = sorted({r["label"] for r in data})
     train_y = torch.tensor([labels.index(r["label"]) for r in train])
     test_y = torch.tensor([labels.index(r["label"]) for r in test])
-    neighbours = similarity.topk(settings["k_neighbours"], dim=1).indices
+    neighbours = similarity.topk(min(settings["k_neighbours"], len(train)), dim=1).indices
     votes = F.one_hot(train_y[neighbours], len(labels)).sum(1)
     sentiment = (votes.argmax(1) == test_y).float().mean().item()
     # --8<-- [end:idea]
@@ -128,9 +148,13 @@ def main(args):
 
     rows = [
         ["semantic search", "rank messages by cosine to a query", "see the table above", "-"],
-        ["routing to 1 of 20 domains", "domain of the nearest training message", f"{routing:.1%}", f"{1 / len(domains):.1%}"],
-        ["sentiment, 3 classes", f"vote of the {settings['k_neighbours']} nearest training messages", f"{sentiment:.1%}", f"{1 / len(labels):.1%}"],
-        ["clustering into 20 groups", "k-means; purity by domain", f"{purity:.1%}", f"{random_purity:.1%} (random groups, same sizes)"],
+        [f"routing to 1 of {len(domains)} {group}s", f"{group} of the nearest training message", f"{routing:.1%}",
+         f"{1 / len(domains):.1%}"],
+        [f"{'sentiment' if args.data is None else 'label'}, {len(labels)} classes",
+         f"vote of the {min(settings['k_neighbours'], len(train))} nearest training messages", f"{sentiment:.1%}",
+         f"{1 / len(labels):.1%}"],
+        [f"clustering into {len(domains)} groups", f"k-means; purity by {group}", f"{purity:.1%}",
+         f"{random_purity:.1%} (random groups, same sizes)"],
     ]
     print()
     for row in rows[1:]:
@@ -146,4 +170,8 @@ def main(args):
 
 
 if __name__ == "__main__":
-    run_main(main, snippet_parser(__doc__.splitlines()[0], default_model="minilm-l6", presets=PRESETS))
+    parser = snippet_parser(__doc__.splitlines()[0], default_model="minilm-l6", presets=PRESETS)
+    add_data_flag(parser, "classification", "the customer-message set (your file has no business domains: "
+                  "routing and clustering group by your label, and three of your test texts are the search "
+                  "queries, searched among your training texts)")
+    run_main(main, parser)

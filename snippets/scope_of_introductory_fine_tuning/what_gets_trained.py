@@ -10,6 +10,10 @@ a new 3-way sentiment head and, for each scope, measure on one real training ste
 * the wall-clock time of a forward + backward + update on a batch of 16 messages.
 
     python snippets/scope_of_introductory_fine_tuning/what_gets_trained.py --scale ci
+
+Your own labelled texts: ``--data FILE`` (CSV, TSV or JSONL with ``text`` and ``label``): the
+head gets one output per label of yours and the timed step runs on a batch of your training
+texts (their lengths set its cost).
 """
 
 import statistics
@@ -22,6 +26,7 @@ from transformers.utils import logging as hf_logging
 
 from fieldguide import ResultsWriter, load_encoder, pick_device, run_main, seed_everything, snippet_parser
 from fieldguide.datasets import read_jsonl
+from fieldguide.user_data import add_data_flag, classification_splits
 
 PRESETS = {
     "ci": {"batch_size": 16, "timed_steps": 5},
@@ -32,9 +37,9 @@ LORA_RANK = 8
 
 
 # --8<-- [start:idea]
-def scoped_model(model_name, scope, device):
+def scoped_model(model_name, scope, device, n_labels=len(LABELS)):
     """A fresh MiniLM + new head, with only the parameters of ``scope`` left trainable."""
-    model, _ = load_encoder(model_name, num_labels=len(LABELS))
+    model, _ = load_encoder(model_name, num_labels=n_labels)
     if scope == "full fine-tuning":
         pass  # everything trains
     elif scope == "top 2 layers + head":
@@ -53,13 +58,13 @@ def scoped_model(model_name, scope, device):
 # --8<-- [end:idea]
 
 
-def lora_formula(model):
+def lora_formula(model, n_labels=len(LABELS)):
     """r * (d_in + d_out) for every adapted Linear of a plain model, plus the new head."""
     total = 0
     for name, module in model.named_modules():
         if isinstance(module, torch.nn.Linear) and name.split(".")[-1] in ("query", "value"):
             total += LORA_RANK * (module.in_features + module.out_features)
-    return total + 3 * 384 + 3  # classifier: 384 x 3 weights + 3 biases
+    return total + n_labels * 384 + n_labels  # classifier: 384 x labels weights + a bias per label
 
 
 # --8<-- [start:step]
@@ -83,18 +88,24 @@ def main(args):
     settings = PRESETS[args.scale]
     device = pick_device(args.device)
     hf_logging.set_verbosity_error()
-    rows_data = [r for r in read_jsonl("customer_sentiment.jsonl") if r["split"] == "train"][: settings["batch_size"]]
+    if args.data is None:
+        rows_data = [r for r in read_jsonl("customer_sentiment.jsonl")
+                     if r["split"] == "train"][: settings["batch_size"]]
+        texts, gold, names = [r["text"] for r in rows_data], [LABELS.index(r["label"]) for r in rows_data], LABELS
+    else:  # your file, checked in full before any model loads: a batch of its train split, its labels
+        splits, names = classification_splits(args.data, args.seed)
+        texts, gold = splits["train"].texts[: settings["batch_size"]], splits["train"].labels[: settings["batch_size"]]
     _, tokenizer = load_encoder(args.model)
-    batch = tokenizer([r["text"] for r in rows_data], return_tensors="pt", padding=True).to(device)
-    labels = torch.tensor([LABELS.index(r["label"]) for r in rows_data], device=device)
+    batch = tokenizer(texts, return_tensors="pt", padding=True).to(device)
+    labels = torch.tensor(gold, device=device)
 
     scopes = ["full fine-tuning", "top 2 layers + head", "head only (frozen encoder)",
               f"LoRA r={LORA_RANK} on query, value + head"]
     rows, found, total = [], {}, 0
-    found["lora_formula"] = lora_formula(load_encoder(args.model, num_labels=len(LABELS))[0])
+    found["lora_formula"] = lora_formula(load_encoder(args.model, num_labels=len(names))[0], len(names))
     for scope in scopes:
         seed_everything(args.seed)
-        model = scoped_model(args.model, scope, device)
+        model = scoped_model(args.model, scope, device, len(names))
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         total = total or trainable  # the full model's size, from the first (full) scope
         seconds = time_steps(model, batch, labels, settings["timed_steps"])
@@ -107,7 +118,7 @@ def main(args):
     results = ResultsWriter(args.out, "scope_of_introductory_fine_tuning/what_gets_trained", args)
     results.table("scopes", ["what is trained", "trainable parameters", "share of the model",
                              "gradient + AdamW state (MB)", f"one step, batch {settings['batch_size']} (ms)"],
-                  rows, caption=f"all-MiniLM-L6-v2 + a 3-way head; step times measured on {device}.",
+                  rows, caption=f"all-MiniLM-L6-v2 + a {len(names)}-way head; step times measured on {device}.",
                   formats=["{}", "{:,}", "{:.3%}", "{:.2f}", "{:.0f}"])
     full, head = found["full fine-tuning"], found["head only (frozen encoder)"]
     lora = found[f"LoRA r={LORA_RANK} on query, value + head"]
@@ -123,4 +134,7 @@ def main(args):
 
 
 if __name__ == "__main__":
-    run_main(main, snippet_parser(__doc__.splitlines()[0], default_model="minilm-l6", presets=PRESETS))
+    parser = snippet_parser(__doc__.splitlines()[0], default_model="minilm-l6", presets=PRESETS)
+    add_data_flag(parser, "classification", "the customer-message set (the head gets one output per label of "
+                  "yours; the timed step runs on the first batch of your train split)")
+    run_main(main, parser)

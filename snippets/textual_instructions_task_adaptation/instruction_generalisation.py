@@ -11,6 +11,10 @@ on examples never trained on:
   "does not know" from "knows, but answers in another form".
 
     python snippets/textual_instructions_task_adaptation/instruction_generalisation.py --scale ci
+
+Your own tasks: ``--data tasks.jsonl``, one object per line with ``task``, ``prompt`` and
+``response``. Whole tasks are held out, as with the shipped eight: the first half of your
+tasks (in the order they first appear) is fine-tuned on, the rest never is.
 """
 
 import re
@@ -19,6 +23,7 @@ from peft import LoraConfig, get_peft_model
 
 from fieldguide import ResultsWriter, load_causal_lm, pick_device, run_main, seed_everything, snippet_parser
 from fieldguide.chat_data import encode, generate, instruction_tasks, supervised_fine_tune
+from fieldguide.user_data import add_data_flag, instruction_task_rows
 
 PRESETS = {
     "ci": {"train_per_task": 8, "epochs": 2, "eval_per_task": 6},
@@ -40,16 +45,25 @@ def normalise(text):
     return text.strip().strip("\"'`*").rstrip(".!").strip().lower()
 
 
-def score(model, tokenizer, examples):
+def load_tasks(data):
+    """(examples, tasks fine-tuned on): the shipped eight tasks, or your --data file's."""
+    if data is None:
+        return [{"task": e["task"], "instruction": e["instruction"], "prompt": user_message(e),
+                 "response": e["output"]} for e in instruction_tasks()], SEEN
+    return instruction_task_rows(data)  # checked in full before any model loads
+
+
+def score(model, tokenizer, examples, max_new_tokens):
     """Per task: (exact matches, lenient matches, count) and the raw answers."""
-    answers = [tokenizer.decode(ids) for ids in generate(model, tokenizer, [user_message(e) for e in examples], 12)]
+    answers = [tokenizer.decode(ids) for ids in generate(model, tokenizer, [e["prompt"] for e in examples],
+                                                         max_new_tokens)]
     per_task = {}
     for example, answer in zip(examples, answers):
         exact, lenient, count = per_task.get(example["task"], (0, 0, 0))
-        target = example["output"].lower()
+        target = normalise(example["response"])  # the shipped outputs are already in this form
         per_task[example["task"]] = (
             exact + (normalise(answer) == target),
-            lenient + bool(re.search(rf"\b{re.escape(target)}\b", answer.lower())),
+            lenient + bool(re.search(rf"(?<!\w){re.escape(target)}(?!\w)", answer.lower())),
             count + 1)
     return per_task, answers
 
@@ -63,35 +77,43 @@ def main(args):
     preset = PRESETS[args.scale]
     device = pick_device(args.device)
     seed_everything(args.seed)
+    examples, seen = load_tasks(args.data)
     writer = ResultsWriter(args.out, "textual_instructions_task_adaptation/instruction_generalisation", args)
     by_task = {}
-    for example in instruction_tasks():
+    for example in examples:
         by_task.setdefault(example["task"], []).append(example)
     # --8<-- [start:train]
-    unseen = [t for t in by_task if t not in SEEN]
+    unseen = [t for t in by_task if t not in seen]  # held out whole: no example of them is trained on
     k, n_eval = preset["train_per_task"], preset["eval_per_task"]
-    train_rows = [e for t in SEEN for e in by_task[t][:k]]
-    eval_rows = [e for t in SEEN for e in by_task[t][k:k + n_eval]] + [e for t in unseen for e in by_task[t][:n_eval]]
+    # A seen task's first examples are trained on, the next ones tested (at most half of the task's).
+    tested = {t: min(n_eval, len(by_task[t]) // 2) for t in seen}
+    trained = {t: min(k, len(by_task[t]) - tested[t]) for t in seen}
+    train_rows = [e for t in seen for e in by_task[t][:trained[t]]]
+    eval_rows = ([e for t in seen for e in by_task[t][trained[t]:trained[t] + tested[t]]]
+                 + [e for t in unseen for e in by_task[t][:n_eval]])
 
     model, tokenizer = load_causal_lm(args.model, device)
-    before, answers_before = score(model, tokenizer, eval_rows)
+    max_new = max(12, 2 + max(len(tokenizer(e["response"]).input_ids) for e in examples))  # shipped: 12
+    before, answers_before = score(model, tokenizer, eval_rows, max_new)
     model = get_peft_model(model, LORA)
-    train = [encode(tokenizer, user_message(e), e["output"]) for e in train_rows]
+    train = [encode(tokenizer, e["prompt"], e["response"]) for e in train_rows]
     losses = supervised_fine_tune(model, train, tokenizer.pad_token_id, lr=1e-3, epochs=preset["epochs"],
                                   batch_size=8, seed=args.seed)
-    after, answers_after = score(model, tokenizer, eval_rows)
+    after, answers_after = score(model, tokenizer, eval_rows, max_new)
     # --8<-- [end:train]
 
-    print(f"SmolLM2 + LoRA on {len(train)} examples of {len(SEEN)} tasks ({len(losses)} steps, "
-          f"loss {losses[0]:.2f} -> {losses[-1]:.2f}); {n_eval} unseen examples per task")
+    print(f"SmolLM2 + LoRA on {len(train)} examples of {len(seen)} tasks ({len(losses)} steps, "
+          f"loss {losses[0]:.2f} -> {losses[-1]:.2f}); {n_eval} unseen examples per task"
+          + ("" if args.data is None else " (fewer where a task has fewer)"))
     rows = []
-    for task in [*SEEN, *unseen]:
+    for task in [*seen, *unseen]:
         b, a = before[task], after[task]
-        kind = "seen" if task in SEEN else "held-out task"
-        rows.append([task, kind, by_task[task][0]["instruction"], f"{b[0]}/{b[2]}", f"{a[0]}/{a[2]}",
-                     f"{b[1]}/{b[2]}", f"{a[1]}/{a[2]}"])
+        kind = "seen" if task in seen else "held-out task"
+        first = by_task[task][0]
+        rows.append([task, kind, first.get("instruction", first["prompt"][:60]), f"{b[0]}/{b[2]}",
+                     f"{a[0]}/{a[2]}", f"{b[1]}/{b[2]}", f"{a[1]}/{a[2]}"])
         print(f"  {task:17s} ({kind:13s}): exact {b[0]}/{b[2]} -> {a[0]}/{a[2]}, lenient {b[1]}/{b[2]} -> {a[1]}/{a[2]}")
-    for group, tasks in (("seen", SEEN), ("unseen", unseen)):
+    for group, tasks in (("seen", seen), ("unseen", unseen)):
         for when, result in (("before", before), ("after", after)):
             writer.metric(f"{group}_exact_{when}", share(result, tasks, 0), "{:.0%}")
             writer.metric(f"{group}_lenient_{when}", share(result, tasks, 1), "{:.0%}")
@@ -105,7 +127,7 @@ def main(args):
                  caption="Examples never trained on. Exact: the whole answer is the output (case, quotes, "
                          "final full stop ignored). Lenient: the output appears as a word in the answer.")
     writer.table("answers", ["instruction + input", "answer before", "answer after"],
-                 [[user_message(e).replace("\n\n", " / "), b.strip()[:80], a.strip()[:40]]
+                 [[e["prompt"].replace("\n\n", " / "), b.strip()[:80], a.strip()[:40]]
                   for e, b, a in zip(eval_rows, answers_before, answers_after) if e["task"] in unseen][::n_eval // 2],
                  caption="Held-out tasks: a few answers before and after instruction tuning.")
     writer.save()
@@ -113,4 +135,5 @@ def main(args):
 
 if __name__ == "__main__":
     parser = snippet_parser(__doc__.splitlines()[0], default_model="smollm2-135m-instruct", presets=PRESETS)
+    add_data_flag(parser, "tasks", "the eight shipped tasks")
     run_main(main, parser)

@@ -12,6 +12,8 @@ one ``error:`` line, exit 2, with nothing written to ``--out``). The formats:
   answers, ``|``-separated).
 * ``sft``: JSONL with ``prompt`` and ``response``.
 * ``preferences``: JSONL with ``prompt``, ``chosen`` and ``rejected``.
+* ``tasks``: JSONL with ``task``, ``prompt`` and ``response``: whole tasks are held out (the
+  first half of the tasks, in the order they first appear, is trained on).
 """
 
 from __future__ import annotations
@@ -33,9 +35,14 @@ FORMATS = {
                  "|-separated); the bare-answer instruction is appended to each question",
     "sft": "JSONL, one object per line with prompt and response",
     "preferences": "JSONL, one object per line with prompt, chosen and rejected",
+    "tasks": "JSONL, one object per line with task, prompt and response (task: a name shared by that "
+             "task's examples; prompt: the instruction and its input as the user writes them); at least two "
+             "tasks: the first half of them (rounded up), in the order they first appear, is fine-tuned on "
+             "and needs at least 2 examples each, the rest are held-out tasks never trained on",
 }
 EXTENSIONS = {"classification": (".csv", ".tsv", ".jsonl"), "knowledge": (".csv",),
-              "sft": (".jsonl",), "preferences": (".jsonl",)}
+              "sft": (".jsonl",), "preferences": (".jsonl",),
+              "tasks": (".jsonl",)}
 SPLITS = ("train", "validation", "test")
 
 
@@ -237,3 +244,25 @@ def preference_triples(path: Path | str, seed: int = 0, at_least: int = 4) -> li
     heldout = set(order[:min(10, max(1, len(records) // 4))])
     return [{"prompt": r.values["prompt"], "chosen": r.values["chosen"], "rejected": r.values["rejected"],
              "split": "heldout" if i in heldout else "train", "line": r.line} for i, r in enumerate(records)]
+
+
+# ---------------------------------------------------------------- instruction tasks
+def instruction_task_rows(path: Path | str) -> tuple[list[dict], tuple[str, ...]]:
+    """(examples, tasks trained on) from your JSONL: ``{"task", "prompt", "response", "line"}`` per line,
+    in file order. The first half of the tasks (rounded up, in order of first appearance) is trained
+    on, the rest are held out whole; a trained task needs 2 examples (one to train on, one to test)."""
+    path = Path(path)
+    records = read_records(path, "tasks", ("task", "prompt", "response"))
+    rows = [{"task": r.values["task"].strip(), "prompt": r.values["prompt"], "response": r.values["response"].strip(),
+             "line": r.line} for r in records]
+    tasks = list(dict.fromkeys(row["task"] for row in rows))
+    if len(tasks) < 2:
+        raise FieldGuideError(f"--data {path}: only one task ('{tasks[0]}'); at least two are needed, one "
+                              f"to fine-tune on and one held out")
+    seen = tuple(tasks[:(len(tasks) + 1) // 2])
+    for task in seen:
+        examples = [row for row in rows if row["task"] == task]
+        if len(examples) < 2:
+            raise FieldGuideError(f"--data {path}, line {examples[0]['line']}: task '{task}' is fine-tuned on "
+                                  f"and has 1 example; it needs at least 2 (some to train on, some to test on)")
+    return rows, seen
