@@ -129,3 +129,28 @@ def test_resume_refuses_another_runs_checkpoint_and_says_when_complete():
     assert len(errors) == 1 and "written by another run" in errors[0], other["stderr"][-1000:]
     assert torn["exit"] == 2 and "does not fit this model's adapters" in torn["stderr"], torn["stderr"][-1000:]
     assert "Traceback" not in torn["stderr"]
+
+
+STRATEGIES = "fine_tuning_strategies/strategies_on_one_task"
+
+
+def test_strategies_on_one_task_one_readout_and_a_tuned_rate_each():
+    """Six arms, one mean-pooled readout, one recipe; each arm's rate chosen on validation from its grid."""
+    from fieldguide.claims import assert_claims
+
+    run = run_snippet(STRATEGIES)
+    rows = run.table("strategies")
+    grid = run.table("grid")
+    for row in rows:
+        print(f"{row['strategy']}: lr {row['chosen lr']:g}, test {row['test accuracy']:.1%} "
+              f"(macro-F1 {row['test macro-F1']:.3f}), trainable {row['trainable parameters']:,} "
+              f"({row['share of the model']:.3%}), {row['training seconds']:.1f} s")
+    print(f"run {run.seconds:.0f} s ({run.metric('runs')} training runs)")
+    # Every arm tried its whole grid, and the reported rate is the one with the best validation accuracy.
+    assert len(rows) == 6 and len(grid) == run.metric("runs") == 18
+    for row in rows:
+        tried = [g for g in grid if g["strategy"] == row["strategy"]]
+        assert len(tried) == 3
+        assert row["validation accuracy"] == max(g["validation accuracy"] for g in tried)
+        assert row["chosen lr"] == next(g["lr"] for g in tried if g["validation accuracy"] == row["validation accuracy"])
+    assert_claims(run)
