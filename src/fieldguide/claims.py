@@ -125,7 +125,18 @@ LAB_CLAIMS: dict[str, list[Claim]] = {
           "77.7 % unshifted (Llama-2-7b -> chat): Lin et al., arXiv 2312.01552"),  # seen 0.416-0.465
     ],
     "evaluating_researchers_conclusion/synthetic_data_size": [
-        C("zero_before", "With no fine-tuning the model answers nothing.", "zero_heldout <= 0.02"),  # seen 0.000
+        C("zero_before", "With no fine-tuning the model answers nothing, not even in the answer format.",
+          "zero_heldout <= 0.02 and zero_format <= 0.05"),  # seen 0.000 and 0.000
+        # Format (the answer is one of the world's values for the attribute asked about, then
+        # <eos>) against knowledge (exact match), from the same greedy answers.
+        C("format_by_5", "After 5 examples both recipes answer most held-out questions in the right format.",
+          "full_format_5 >= 0.8 and words_format_5 >= 0.7"),  # seen 0.912-0.988 and 0.808-0.986
+        C("format_stays", "From 15 examples on, the format stays near its ceiling.",
+          "full_format_min_from_15 >= 0.85 and words_format_min_from_15 >= 0.85"),  # seen 0.940-0.970 and 0.950-0.996
+        C("knowledge_lags_format", "At 15 examples knowledge is far below format.",
+          "full_gap_15 >= 0.5 and words_gap_15 >= 0.3"),  # seen 0.716-0.754 and 0.460-0.606
+        C("absent_get_format", "People absent from pre-training get well-formed answers too.",
+          "full_absent_format_min_from_15 >= 0.8 and words_absent_format_min_from_15 >= 0.8"),  # seen 0.916-0.962 and 0.902-0.968
         C("full_learns", "Full fine-tuning with all the data answers most held-out questions.",
           "full_all >= 0.5"),  # seen 0.720-0.838
         C("full_no_collapse", "More data never costs full fine-tuning more than a few points.",
@@ -133,15 +144,16 @@ LAB_CLAIMS: dict[str, list[Claim]] = {
         C("full_learns_answers", "Full fine-tuning partly learns the answers themselves (at 50 examples).",
           "full_50_seen - full_50_unseen >= 0.08"),  # seen 0.143-0.336
         C("words_lead", "Question words only is at least five points higher at every size from 15 on.",
-          "words_lead_min_from_15 >= 0.05"),  # seen 0.106-0.172
+          "words_lead_min_from_15 >= 0.05"),  # seen 0.104-0.176 (words lr 1e-2)
         C("words_high", "Question words only reaches a high all-data accuracy.",
-          "words_all >= 0.8"),  # seen 0.924-0.956
+          "words_all >= 0.8"),  # seen 0.940-0.954
         C("words_50_share", "Fifty examples give most of the all-data accuracy.",
-          "words_50_share >= 0.6"),  # seen 0.728-0.898
-        C("words_flat_after_125", "125 examples give nearly all of it.", "words_125_share >= 0.85",
-          "2K -> 32K examples plateaus (7B ablation): Zhou et al., LIMA, arXiv 2305.11206"),  # seen 0.925-0.983
+          "words_50_share >= 0.6"),  # seen 0.736-0.919
+        C("words_flat_after_125", "125 examples give nearly all of it (four fifths or more).", "words_125_share >= 0.8",
+          "LIMA quantity ablation, 7B LLaMa, 2K -> 32K Stack Exchange examples: ChatGPT-graded helpfulness flat "
+          "(Zhou et al., arXiv 2305.11206, §5); ours saturates at far fewer"),  # seen 0.873-0.985
         C("absent_at_chance", "People absent from pre-training stay near chance.",
-          "absent_max <= 0.10"),  # seen 0.048-0.056
+          "absent_max <= 0.10"),  # seen 0.044-0.056
     ],
     "fine_tuning_strategies/synthetic_lora_rank": [
         C("full_answers_heldout", "Full fine-tuning answers most held-out questions.",
