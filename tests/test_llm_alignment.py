@@ -24,3 +24,18 @@ def test_dpo_concise():
     # while the policy stays close to the reference; trl gets to the same place; the margin grows
     # mostly by pushing the rejected texts down, and the greedy answers barely get shorter.
     assert_claims(run)
+
+
+def test_reward_model_length_bias():
+    run = run_snippet("llm_alignment/reward_model_length_bias")
+    m = run.metric
+    print({k: m(k) for k in ("chosen_shorter_share", "length_accuracy", "random_accuracy_mean",
+                             "random_decisive_share", "fresh_accuracy", "head_accuracy", "ours_accuracy",
+                             "ours_margin", "trl_accuracy", "trl_margin", "ours_off_topic_wins",
+                             "trl_off_topic_wins", "head_off_topic_wins", "head_on_topic_wins",
+                             "ours_on_topic_wins", "ours_length_corr", "loss_first", "loss_last",
+                             "ours_seconds", "trl_seconds")})
+    # Every pair of this set is decided by length; the trained rewards rank the held-out pairs right,
+    # and on the probe prefer a concise answer to another question over the rambling right one.
+    assert m("n_heldout") == 10 and m("steps") == 8
+    assert_claims(run)

@@ -259,6 +259,41 @@ REAL_MODEL_CLAIMS: dict[str, list[Claim]] = {
         C("before_lengths_measured", "Before DPO at most one answer in ten is cut at the generation cap.",
           "capped_before <= 0.1 * n_heldout"),
     ],
+    "llm_alignment/reward_model_length_bias": [
+        # The data's bias: in the shipped set the chosen answer is the shorter one in 40 of 40 pairs,
+        # so "the shorter wins" ranks every held-out pair right (measured 100 %, 100 %).
+        C("chosen_always_shorter", "In this set the chosen answer is the shorter one in every pair.",
+          "chosen_shorter_share == 1"),
+        C("length_ranks_all", "Length alone ranks every held-out pair right.", "length_accuracy == 1"),
+        # Before training: random heads on the frozen body average chance (measured 47 %, 500 heads),
+        # but many rank (almost) all pairs the same way (measured 32 %; 2 % if the ten pairs were
+        # unrelated): the pairs differ along one shared direction of the features.
+        C("random_heads_chance", "Random heads rank the held-out pairs right at about chance on average.",
+          "0.35 <= random_accuracy_mean <= 0.65"),
+        C("random_heads_decisive", "More than one random head in ten ranks at least nine of ten held-out pairs "
+          "the same way.", "random_decisive_share > 0.1"),
+        # Trained (LoRA + head, 8 steps): measured loss 1.10 -> 0.007, held-out 100 %, margin 5.3;
+        # trl 100 %, margin 5.5; the linear head on the frozen body 100 %.
+        C("loss_falls", "The Bradley-Terry loss falls below 0.2.", "loss_last < 0.2"),
+        C("ranks_heldout", "The trained reward model ranks at least 90 % of the held-out pairs right.",
+          "ours_accuracy >= 0.9 and ours_margin > 1"),
+        C("trl_ranks_heldout", "trl's RewardTrainer does too.", "trl_accuracy >= 0.9 and trl_margin > 1"),
+        C("head_ranks_heldout", "So does a linear head on the frozen body.", "head_accuracy >= 0.9"),
+        # The caveat: on the probe (the rambling answer to the question vs a concise answer to
+        # another question) the trained rewards pick the off-topic one (measured 100 %, 100 %, 100 %),
+        # and the reward tracks length (correlation measured -0.98, -0.98, -0.95).
+        C("prefers_short_off_topic", "The trained reward models prefer a concise answer to another question over "
+          "the rambling answer to the question asked in at least 80 % of the probe pairs.",
+          "min(ours_off_topic_wins, trl_off_topic_wins, head_off_topic_wins) >= 0.8"),
+        C("reward_tracks_length", "Their reward correlates with response length below -0.8.",
+          "max(ours_length_corr, trl_length_corr, head_length_corr) < -0.8"),
+        # The control, both answers concise: the frozen features tell the answer to the question from
+        # another question's (head measured 90 % on seeds 0 and 1 and the default CPU path; length
+        # alone 30 %), so relevance is there to be read; on the probe it lost to length.
+        C("features_know_relevance", "Between two concise answers, the linear head prefers the one to the question "
+          "asked in at least 70 % of the held-out prompts, more than length alone does.",
+          "head_on_topic_wins >= 0.7 and head_on_topic_wins > length_on_topic_wins"),
+    ],
     "necessity_of_fine_tuning/frozen_vs_finetuned": [
         # Without any labelled data the untuned model is well short of what the task needs.
         C("zero_shot_short", "Zero-shot is more than 10 points below the class centroids.",
