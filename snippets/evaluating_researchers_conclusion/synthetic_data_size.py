@@ -230,8 +230,8 @@ def plot(writer, curves, majority):
         ax.set_title(recipe, fontsize=10)
         ax.set_xlabel("question-answer examples in fine-tuning")
         ax.set_ylim(0, 1.05)
-    panels[0].set_ylabel("share of held-out questions")
-    panels[-1].legend(fontsize=7, loc="center right")
+    panels[0].set_ylabel("share of questions")
+    fig.legend(*panels[0].get_legend_handles_labels(), loc="outside lower center", ncols=3, fontsize=7)
     writer.figure("data_size", fig, caption="Format (the answer is a value of the attribute asked about) and "
                                             "knowledge (it is the right value) against the number of fine-tuning "
                                             "examples, for each recipe; faded, open markers: people the model "
