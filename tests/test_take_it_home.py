@@ -40,6 +40,7 @@ FLAGSHIP = "activating_pretrained_knowledge/smollm2_capitals"
 ENCODER = "freezing_encoder_parameters/frozen_encoder_linear_head"
 DATA_SNIPPETS = {"knowledge": FLAGSHIP, "classification": ENCODER,
                  "sft": "fine_tuning_standard_adaptation_llms/sft_full_vs_lora",
+                 "tasks": "textual_instructions_task_adaptation/instruction_generalisation",
                  "preferences": "llm_alignment/dpo_concise"}
 
 # 40 facts, none of them a capital: question, answer, other accepted answers (|-separated)

@@ -6,8 +6,12 @@ dozen countries in the bare format and measure, on held-out countries:
 
 * exact match in the bare format, before and after;
 * the mean log-probability of the desired bare responses;
-* which items it gets right afterwards: ones it already knew (its free-form answer to the
-  plain question named the right city) or ones it did not know.
+* which items it gets right afterwards: ones it already knew or ones it did not. "Known" is
+  measured two ways: a free-form probe (asked plainly, in two phrasings, or with the reply
+  begun as "The capital of X is", it names the right city) and a ranking probe (the right
+  city is the most likely answer among it and four other capitals);
+* what it still knows afterwards, of the capitals and of 60 general facts outside the
+  training relation (landmarks, chemical symbols, authors, ...).
 
 Two recipes run side by side: a gentle one (LoRA on the MLP) and an aggressive one
 (LoRA on every linear layer at a several times higher learning rate) that damages what
@@ -17,7 +21,8 @@ it should activate.
 
 Your own facts instead of capitals: ``--data facts.csv`` (columns question, answer and
 optional aliases); each question gets the instruction "Reply with the answer only.", and
-"known before" is whether the untuned model's free-form answer names an accepted answer.
+"known before" is whether the untuned model's free-form answers name an accepted answer;
+the ranking probe's distractors are the answers of the neighbouring rows of your file.
 """
 
 import re
@@ -29,7 +34,7 @@ from peft import LoraConfig, get_peft_model
 from tqdm.auto import tqdm
 
 from fieldguide import ResultsWriter, load_causal_lm, pick_device, run_main, seed_everything, snippet_parser
-from fieldguide.datasets import country_capitals, split
+from fieldguide.datasets import DATA, country_capitals, split
 from fieldguide.user_data import add_data_flag, knowledge_facts
 
 PRESETS = {
@@ -51,8 +56,10 @@ RECIPES = {
         "tag": "every_layer_low_lr", "target_modules": EVERY_LINEAR, "r": 8, "lr": 7e-4, "epochs": 3},
 }
 BARE = "What is the capital of {country}? Reply with the city name only."
-PLAIN = "What is the capital of {country}?"
+PHRASINGS = ("What is the capital of {country}?", "Which city is the capital of {country}?")
 ANSWER_ONLY = "Reply with the answer only."  # appended to each question of a --data file
+IN_A_SENTENCE = "Answer in one sentence."    # a --data question's second phrasing
+N_DISTRACTORS = 4  # the ranking probe: the right answer against this many others
 
 
 @dataclass(frozen=True)
@@ -61,17 +68,35 @@ class Item:
     answer: str                 # the desired bare response
     accepted: tuple[str, ...]   # answers that count as right
     bare: str                   # the question in the bare-answer format
-    plain: str                  # the plain question (the knowledge probe)
-    primed: str | None          # a reply begun as a sentence, for a second probe (None: no second probe)
+    phrasings: tuple[str, ...]  # the question asked plainly, in two phrasings (the free-form probe)
+    primed: str | None          # a reply begun as a sentence, for another probe (None: no such probe)
+    distractors: tuple[str, ...] = ()  # other answers, for the ranking probe
+
+
+def with_distractors(items):
+    """Each item's distractors: the answers of its neighbouring rows (capitals: the same region)."""
+    half = N_DISTRACTORS // 2
+    return [Item(**{**vars(it), "distractors": tuple(
+        items[j % len(items)].answer for j in [*range(i - half, i), *range(i + 1, i + 1 + half)])})
+        for i, it in enumerate(items)]
 
 
 def load_items(data):
-    """The capitals, or your --data file's facts, as questions in the two formats."""
+    """The capitals, or your --data file's facts, as questions in the formats the probes use."""
     if data is None:
-        return [Item(c.country, c.capital, c.accepted, BARE.format(country=c.country), PLAIN.format(country=c.country),
-                     f"The capital of {c.country} is") for c in country_capitals()]
-    return [Item(f.question, f.answer, f.accepted, f"{f.question} {ANSWER_ONLY}", f.question, None)
-            for f in knowledge_facts(data)]
+        return with_distractors([
+            Item(c.country, c.capital, c.accepted, BARE.format(country=c.country),
+                 tuple(p.format(country=c.country) for p in PHRASINGS), f"The capital of {c.country} is")
+            for c in country_capitals()])
+    return with_distractors([Item(f.question, f.answer, f.accepted, f"{f.question} {ANSWER_ONLY}",
+                                  (f.question, f"{f.question} {IN_A_SENTENCE}"), None)
+                             for f in knowledge_facts(data)])
+
+
+def general_knowledge():
+    """60 facts outside the training relation, asked plainly: does activation cost other knowledge?"""
+    return [Item(f.question, f.answer, f.accepted, f.question, (f.question,), None)
+            for f in knowledge_facts(DATA / "general_knowledge.csv")]
 
 
 def chat_prompt(tokenizer, question):
@@ -106,6 +131,12 @@ def names_city(answer, item):
     return any(re.search(rf"\b{re.escape(a)}\b", answer, re.IGNORECASE) for a in item.accepted)
 
 
+def echoes_the_question(answer, item):
+    """A short answer that only repeats part of the question ("Hamlet" to "Who wrote Hamlet?")."""
+    cleaned = answer.strip().strip("\"'").rstrip(".").strip().lower()
+    return bool(cleaned) and cleaned in item.name.lower()
+
+
 def encode_example(tokenizer, item):
     """Prompt and desired response as ids; labels mask the prompt so loss is on the answer."""
     prompt = tokenizer(chat_prompt(tokenizer, item.bare), add_special_tokens=False).input_ids
@@ -123,37 +154,67 @@ def collate(tokenizer, examples, device):
 
 
 @torch.no_grad()
-def response_logprob(model, tokenizer, items):
-    """log p(desired bare response | prompt), summed over the response's tokens, per item."""
+def continuation_logprob(model, tokenizer, prompts, continuations, batch_size=32):
+    """log p(continuation | prompt), summed over the continuation's tokens, per pair of texts."""
     model.eval()
     scores = []
-    for start in range(0, len(items), 32):
-        examples = [encode_example(tokenizer, it) for it in items[start:start + 32]]
-        input_ids, labels, attention = collate(tokenizer, examples, model.device)
-        logits = model(input_ids=input_ids, attention_mask=attention).logits[:, :-1]
-        targets = labels[:, 1:]
-        logp = torch.log_softmax(logits.float(), dim=-1)
-        picked = logp.gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+    for start in range(0, len(prompts), batch_size):
+        pairs = [(tokenizer(p, add_special_tokens=False).input_ids, tokenizer(c, add_special_tokens=False).input_ids)
+                 for p, c in zip(prompts[start:start + batch_size], continuations[start:start + batch_size])]
+        # Left padding puts every continuation at the end: only the last positions need logits
+        # (the output layer over 49,152 tokens is the costly part of a forward pass here).
+        width, keep = max(len(p) + len(c) for p, c in pairs), max(len(c) for _, c in pairs)
+        pad = tokenizer.pad_token_id
+        input_ids = torch.tensor([[pad] * (width - len(p) - len(c)) + p + c for p, c in pairs])
+        attention = torch.tensor([[0] * (width - len(p) - len(c)) + [1] * (len(p) + len(c)) for p, c in pairs])
+        targets = torch.tensor([[-100] * (keep - len(c)) + c for _, c in pairs])
+        logits = model(input_ids=input_ids.to(model.device), attention_mask=attention.to(model.device),
+                       position_ids=(attention.cumsum(-1) - 1).clamp(min=0).to(model.device),
+                       logits_to_keep=keep + 1).logits[:, :-1].float().cpu()
+        picked = torch.log_softmax(logits, dim=-1).gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)
         scores += (picked * (targets != -100)).sum(dim=1).tolist()
     return scores
 
 
-def measure(model, tokenizer, items):
-    """Bare-format exact match, free-form knowledge and response log-probability, per item."""
+def response_logprob(model, tokenizer, items):
+    """log p(desired bare response | bare prompt), per item."""
+    return continuation_logprob(model, tokenizer, [chat_prompt(tokenizer, it.bare) for it in items],
+                                [it.answer + "<|im_end|>" for it in items])
+
+
+def ranked_first(model, tokenizer, items):
+    """The ranking probe: asked plainly (capitals: the reply begun as "The capital of X is"), is the
+    right answer more likely than each of its distractors?"""
+    prompts = [chat_prompt(tokenizer, it.phrasings[0]) + (it.primed or "") for it in items]
+    space = [" " if it.primed else "" for it in items]
+    right = continuation_logprob(model, tokenizer, prompts, [s + it.answer for s, it in zip(space, items)])
+    others = [continuation_logprob(model, tokenizer, prompts, [s + it.distractors[k] for s, it in zip(space, items)])
+              for k in range(N_DISTRACTORS)]
+    return [r > max(o) for r, o in zip(right, zip(*others))]
+
+
+def measure(model, tokenizer, items, general):
+    """Bare-format exact match, free-form knowledge and response log-probability, per item; and
+    free-form knowledge of the general facts outside the training relation."""
     bare = ask(model, tokenizer, [it.bare for it in items], max_new_tokens=10)
-    # Knowledge probe: the plain question, and the same question with the reply begun as a
-    # sentence. The model "knows" a capital if either names the right city.
-    plain = [it.plain for it in items]
-    free = ask(model, tokenizer, plain, max_new_tokens=24)
-    primed = ask(model, tokenizer, plain, max_new_tokens=8, answer_starts=[it.primed for it in items]) \
-        if all(it.primed for it in items) else [""] * len(items)  # --data: the free-form answer alone
+    # Free-form knowledge probe: the plain question in two phrasings, and the first one with the
+    # reply begun as a sentence. The model "knows" a capital if any of them names the right city.
+    free = [ask(model, tokenizer, [it.phrasings[k] for it in items], max_new_tokens=24)
+            for k in range(len(PHRASINGS))]
+    primed = ask(model, tokenizer, [it.phrasings[0] for it in items], max_new_tokens=8,
+                 answer_starts=[it.primed for it in items]) \
+        if all(it.primed for it in items) else [""] * len(items)  # --data: the free-form answers alone
+    general_answers = ask(model, tokenizer, [g.phrasings[0] for g in general], max_new_tokens=24)
+    named = [[names_city(a, it) for a, it in zip(answers, items)] for answers in (*free, primed)]
     return {
         "bare_answer": bare,
-        "free_answer": free,
-        "primed_answer": primed,
+        "free_answer": free[0],
         "exact": [is_bare_match(a, it) for a, it in zip(bare, items)],
-        "knows": [names_city(f, it) or names_city(p, it) for f, p, it in zip(free, primed, items)],
+        "knows": [any(flags) for flags in zip(*named)],
+        "knows_one_phrasing": [f or p for f, p in zip(named[0], named[-1])],  # the probe before it had two
         "logprob": response_logprob(model, tokenizer, items),
+        "general_answer": general_answers,
+        "general_knows": [names_city(a, g) for a, g in zip(general_answers, general)],
     }
 
 
@@ -205,6 +266,7 @@ def main(args):
     preset = PRESETS[args.scale]
     device = pick_device(args.device)
     items = load_items(args.data)  # checked in full before any model loads
+    general = general_knowledge()
     n_train = preset["n_train"] if args.data is None else min(preset["n_train"], len(items) // 2)
     writer = ResultsWriter(args.out, "activating_pretrained_knowledge/smollm2_capitals", args)
     rows, per_seed = [], []
@@ -212,8 +274,10 @@ def main(args):
         seed_everything(args.seed + split_seed)
         train_items, heldout = split(items, n_train, seed=split_seed)
         model, tokenizer = load_causal_lm(args.model, device)
-        before = measure(model, tokenizer, heldout)
-        known = before["knows"]
+        before = measure(model, tokenizer, heldout, general)
+        before["ranked_first"] = ranked_first(model, tokenizer, heldout)
+        known, ranked = before["knows"], before["ranked_first"]
+        general_known = before["general_knows"]
         result = {"seed": split_seed, "n_heldout": len(heldout), "known": count(known), "before": before}
         for name, recipe in RECIPES.items():
             model, tokenizer = load_causal_lm(args.model, device)  # fresh weights for each recipe
@@ -222,7 +286,7 @@ def main(args):
             seconds = time.perf_counter() - started
             trainable = sum(p.numel() for p in tuned.parameters() if p.requires_grad)
             total = sum(p.numel() for p in tuned.parameters())
-            after = measure(tuned, tokenizer, heldout)
+            after = measure(tuned, tokenizer, heldout, general)
             right = after["exact"]
             result[name] = {
                 "after": after, "losses": losses, "seconds": seconds,
@@ -231,7 +295,12 @@ def main(args):
                 "right": count(right),
                 "right_known": count(r and k for r, k in zip(right, known)),
                 "right_unknown": count(r and not k for r, k in zip(right, known)),
+                "right_ranked": count(r and f for r, f in zip(right, ranked)),
+                "right_unknown_to_both": count(r and not k and not f for r, k, f in zip(right, known, ranked)),
                 "knowledge_kept": count(a and k for a, k in zip(after["knows"], known)),
+                "general_kept": count(a and k for a, k in zip(after["general_knows"], general_known)),
+                "general_echoes": count(k and not a and echoes_the_question(x, g) for a, k, x, g in zip(
+                    after["general_knows"], general_known, after["general_answer"], general)),
                 "train_exact": count(is_bare_match(a, it) for a, it in zip(ask(
                     tuned, tokenizer, [it.bare for it in train_items], 10), train_items)),
             }
@@ -241,24 +310,39 @@ def main(args):
     first = per_seed[0]
     n, known, unknown = first["n_heldout"], first["known"], first["n_heldout"] - first["known"]
     before = first["before"]
-    known_flags = before["knows"]
+    known_flags, ranked = before["knows"], before["ranked_first"]
+    one_phrasing, n_ranked = count(before["knows_one_phrasing"]), count(ranked)
+    both = count(k and f for k, f in zip(known_flags, ranked))
+    unknown_to_both = count(not k and not f for k, f in zip(known_flags, ranked))
+    general_known, n_general = count(before["general_knows"]), len(general)
     noun = "countries" if args.data is None else "facts"
     print(f"SmolLM2-135M-Instruct on {device}: {n_train} training {noun}, {n} held out")
-    print(f"  before fine-tuning: bare-format exact match {count(before['exact'])}/{n}, "
-          f"knows the capital (the knowledge probe) {known}/{n}")
+    print(f"  before fine-tuning: bare-format exact match {count(before['exact'])}/{n}; known by the free-form "
+          f"probe {known}/{n} (one phrasing: {one_phrasing}), ranked first among {N_DISTRACTORS + 1} answers "
+          f"{n_ranked}/{n}, by both {both}, by neither {unknown_to_both}; general facts known {general_known}/{n_general}")
     writer.metric("n_train", n_train)
     writer.metric("n_heldout", n)
     writer.metric("known_before", known)
+    writer.metric("known_before_one_phrasing", one_phrasing)
+    writer.metric("n_candidates", N_DISTRACTORS + 1)
+    writer.metric("ranked_first_before", n_ranked)
+    writer.metric("known_and_ranked_first", both)
+    writer.metric("ranked_first_not_known", n_ranked - both)
+    writer.metric("known_not_ranked_first", known - both)
+    writer.metric("unknown_to_both", unknown_to_both)
+    writer.metric("n_general", n_general)
+    writer.metric("general_known_before", general_known)
     writer.metric("exact_before", count(before["exact"]))
     writer.metric("logprob_before", sum(before["logprob"]) / n, "{:.2f}")
     table = [["before fine-tuning", "0", f"{count(before['exact'])}/{n}", "-", "-",
-              f"{known}/{known}", f"{sum(before['logprob']) / n:.2f}", "-", "-"]]
+              f"{known}/{known}", f"{general_known}/{general_known}", f"{sum(before['logprob']) / n:.2f}", "-", "-"]]
     for name, recipe in RECIPES.items():
         tag, r = recipe["tag"], first[name]
         logprob = sum(r["after"]["logprob"]) / n
         table.append([name, f"{r['trainable']:,} ({r['trainable_share']:.2%})", f"{r['right']}/{n}",
                       f"{r['right_known']}/{r['right']}", f"{r['right_unknown']}/{unknown}",
-                      f"{r['knowledge_kept']}/{known}", f"{logprob:.2f}", f"{r['relative_update']:.1%}",
+                      f"{r['knowledge_kept']}/{known}", f"{r['general_kept']}/{general_known}", f"{logprob:.2f}",
+                      f"{r['relative_update']:.1%}",
                       f"{r['seconds']:.0f} s"])
         writer.metric(f"{tag}_exact", r["right"])
         writer.metric(f"{tag}_share_of_known", r["right"] / max(known, 1), "{:.0%}")
@@ -266,6 +350,15 @@ def main(args):
         writer.metric(f"{tag}_unknown_learned_share", r["right_unknown"] / max(unknown, 1), "{:.0%}")
         writer.metric(f"{tag}_knowledge_kept", r["knowledge_kept"])
         writer.metric(f"{tag}_knowledge_kept_share", r["knowledge_kept"] / max(known, 1), "{:.0%}")
+        writer.metric(f"{tag}_knowledge_lost", known - r["knowledge_kept"])
+        writer.metric(f"{tag}_right_ranked_share", r["right_ranked"] / max(r["right"], 1), "{:.0%}")
+        writer.metric(f"{tag}_right_unknown_to_both", r["right_unknown_to_both"])
+        writer.metric(f"{tag}_unknown_to_both_learned_share", r["right_unknown_to_both"] / max(unknown_to_both, 1),
+                      "{:.0%}")
+        writer.metric(f"{tag}_general_kept", r["general_kept"])
+        writer.metric(f"{tag}_general_lost", general_known - r["general_kept"])
+        writer.metric(f"{tag}_general_kept_share", r["general_kept"] / max(general_known, 1), "{:.0%}")
+        writer.metric(f"{tag}_general_echoes", r["general_echoes"])
         writer.metric(f"{tag}_logprob", logprob, "{:.2f}")
         writer.metric(f"{tag}_trainable", r["trainable"], "{:,}")
         writer.metric(f"{tag}_trainable_share", r["trainable_share"], "{:.2%}")
@@ -274,15 +367,18 @@ def main(args):
         writer.metric(f"{tag}_relative_update", r["relative_update"], "{:.1%}")
         print(f"  {name}: update {r['relative_update']:.1%} of |W0|, exact {r['right']}/{n} "
               f"({r['right_known']} of them known before, "
-              f"{r['right_unknown']} of {unknown} unknown), free-form knowledge kept "
-              f"{r['knowledge_kept']}/{known}, mean log p(answer) {logprob:.2f}, "
+              f"{r['right_unknown']} of {unknown} unknown; {r['right_ranked']} ranked first before), free-form "
+              f"knowledge kept {r['knowledge_kept']}/{known}, general facts kept {r['general_kept']}/{general_known}, "
+              f"mean log p(answer) {logprob:.2f}, "
               f"trainable {r['trainable']:,} ({r['trainable_share']:.2%}), {r['seconds']:.0f} s")
     writer.table("summary", ["model", "trainable parameters", "held-out exact match (bare)",
                              "of those, known before", "unknown items now right",
-                             "free-form knowledge kept", "mean log p(desired answer)",
+                             "free-form knowledge kept", "general facts kept", "mean log p(desired answer)",
                              "update size |ΔW| / |W0|", "training time"],
                  table, caption="Held-out countries only; 'known' = the untuned model named the right "
-                                "city when asked the plain question. Update size: the Frobenius norm of "
+                                "city when asked plainly (two phrasings, or its reply begun as a sentence). "
+                                "General facts: of the facts outside the training relation the untuned model "
+                                "named, how many it still names. Update size: the Frobenius norm of "
                                 "the LoRA update over that of the weights it adapts. The last two recipes "
                                 "each change one factor of the aggressive one.")
     gentle, aggressive = (first[name]["after"]["bare_answer"] for name in list(RECIPES)[:2])
@@ -292,6 +388,14 @@ def main(args):
     writer.table("examples", ["country" if args.data is None else "question", "capital" if args.data is None
                               else "answer", "known before", "answer before", "gentle", "aggressive"],
                  examples, caption=f"The first 12 held-out {noun}, answers to the bare-format question.")
+    after = [first[name]["after"] for name in list(RECIPES)[:2]]
+    writer.table("general_lost", ["general fact", "answer", "answer before", "gentle", "aggressive"],
+                 [[g.name, g.answer, b.strip()[:60], x.strip()[:40], y.strip()[:40]]
+                  for g, k, kept, b, x, y in zip(general, before["general_knows"], after[0]["general_knows"],
+                                                 before["general_answer"], after[0]["general_answer"],
+                                                 after[1]["general_answer"]) if k and not kept][:12],
+                 caption="General facts the untuned model named but the gentle recipe no longer does (at most "
+                         "12), asked plainly before and after.")
     if len(per_seed) > 1:
         writer.table("seeds", ["split seed", "known before", *[f"{n.split(' (')[0]}: exact (known)" for n in RECIPES]],
                      [[s["seed"], s["known"], *[f"{s[n]['right']} ({s[n]['right_known']})" for n in RECIPES]]

@@ -53,6 +53,27 @@ REAL_MODEL_CLAIMS: dict[str, list[Claim]] = {
         C("gentle_update_small", "The gentle update is under 1 % of the adapted weights' norm, the aggressive "
           "one over twice as large.", "gentle_relative_update < 0.01 and "
           "aggressive_relative_update > 2 * gentle_relative_update"),
+        # The probes (measured, ci: free-form 69 of 125 with two phrasings, 68 with one; ranked first
+        # among 5 candidates 100; by both 68; by neither 24; the gentle recipe's 36 right answers were
+        # all ranked first before, and none of the 24 unknown to both became right).
+        C("second_phrasing_adds_little", "A second phrasing of the plain question finds hardly any more "
+          "known capitals.", "known_before <= known_before_one_phrasing + 0.05 * n_heldout"),
+        C("ranking_finds_more", "The ranking probe credits clearly more capitals than the free-form one.",
+          "ranked_first_before >= known_before + 0.1 * n_heldout"),
+        C("gentle_right_ranked_first", "Nearly all of the gentle recipe's right answers were ranked first "
+          "before fine-tuning.", "gentle_right_ranked_share >= 0.9"),
+        C("unknown_to_both_stay_wrong", "Of the countries unknown to both probes, almost none became right.",
+          "gentle_unknown_to_both_learned_share <= 0.1"),
+        # Outside the training relation (measured, ci: 35 of 60 general facts known before; kept 20
+        # gentle, 11 aggressive, 16 MLP at the high rate, 22 every layer at the gentle rate; of the
+        # gentle recipe's 15 lost, 5 answered with a piece of the question).
+        C("general_knowledge_costs", "Activation costs knowledge outside the training relation: the gentle "
+          "recipe keeps at most 80 % of the general facts, far less than of the capitals.",
+          "gentle_general_kept_share <= 0.8 and gentle_general_kept_share < gentle_knowledge_kept_share - 0.1"),
+        C("aggressive_costs_more_general", "The aggressive recipe keeps fewer general facts than the gentle one.",
+          "aggressive_general_kept < gentle_general_kept"),
+        C("lost_answers_echo_the_question", "Some of the general facts the gentle recipe lost are answered "
+          "with a piece of the question itself.", "gentle_general_echoes >= 2"),
     ],
     "applications_of_ptms/one_encoder_many_uses": [
         # The page says: with no training at all, every use is far above chance.
