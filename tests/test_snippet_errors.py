@@ -129,7 +129,17 @@ DATA_SNIPPETS = {  # snippet: the kind of --data file it reads (a test of the li
     "applications_of_ptms/one_encoder_many_uses": "classification",
     "downstream_task_and_architecture/heads_on_one_body": "classification",
     "scope_of_introductory_fine_tuning/what_gets_trained": "classification",
+    "necessity_of_fine_tuning/frozen_vs_finetuned": "classification",
+    "efficiency_of_prompting/prompt_vs_trained_head": "classification",
+    "fine_tuning_strategies/strategies_on_one_task": "classification",
+    "llm_alignment/reward_model_length_bias": "preferences",
 }
+
+
+def test_every_snippet_with_a_data_flag_is_listed():
+    shown = {name for name in SNIPPETS if all_results()[name].get("data_kind")}
+    assert shown == set(DATA_SNIPPETS), f"--data shown but not listed: {sorted(shown - set(DATA_SNIPPETS))}; " \
+                                        f"listed but not shown: {sorted(set(DATA_SNIPPETS) - shown)}"
 
 
 @pytest.mark.parametrize("name", sorted(DATA_SNIPPETS))
