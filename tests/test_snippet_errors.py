@@ -133,6 +133,8 @@ DATA_SNIPPETS = {  # snippet: the kind of --data file it reads (a test of the li
     "efficiency_of_prompting/prompt_vs_trained_head": "classification",
     "fine_tuning_strategies/strategies_on_one_task": "classification",
     "llm_alignment/reward_model_length_bias": "preferences",
+    "fine_tuning_strategies/sft_scale_out": "sft",
+    "llm_alignment/token_shift_probe": "sft",
 }
 
 

@@ -388,12 +388,11 @@ def main(args):
     writer.table("examples", ["country" if args.data is None else "question", "capital" if args.data is None
                               else "answer", "known before", "answer before", "gentle", "aggressive"],
                  examples, caption=f"The first 12 held-out {noun}, answers to the bare-format question.")
-    after = [first[name]["after"] for name in list(RECIPES)[:2]]
-    writer.table("general_lost", ["general fact", "answer", "answer before", "gentle", "aggressive"],
-                 [[g.name, g.answer, b.strip()[:60], x.strip()[:40], y.strip()[:40]]
-                  for g, k, kept, b, x, y in zip(general, before["general_knows"], after[0]["general_knows"],
-                                                 before["general_answer"], after[0]["general_answer"],
-                                                 after[1]["general_answer"]) if k and not kept][:12],
+    after = [first[name]["after"] for name in list(RECIPES)[:1]]
+    writer.table("general_lost", ["general fact", "answer", "answer before", "gentle recipe"],
+                 [[g.name, g.answer, b.strip()[:40], x.strip()[:30]]
+                  for g, k, kept, b, x in zip(general, before["general_knows"], after[0]["general_knows"],
+                                              before["general_answer"], after[0]["general_answer"]) if k and not kept][:12],
                  caption="General facts the untuned model named but the gentle recipe no longer does (at most "
                          "12), asked plainly before and after.")
     if len(per_seed) > 1:

@@ -16,8 +16,13 @@ step, losses and the run's configuration) into ``--out``; started again with the
 command after a crash or a kill, the run continues from there and ends at the same loss.
 A checkpoint of another run (other scale, seed, model or number of processes) is refused
 rather than resumed; ``--fresh`` starts over.
+
+Your own instructions: ``--data FILE`` (JSONL with ``prompt`` and ``response``); a quarter of
+them (at most the preset's ``n_heldout``) is held out. A checkpoint written with other data
+is refused too.
 """
 
+import hashlib
 import json
 import os
 import time
@@ -32,6 +37,7 @@ from fieldguide import (FieldGuideError, ResultsWriter, load_causal_lm, pick_dev
                         snippet_parser)
 from fieldguide.chat_data import (IGNORE, batches, collate, encode, heldout_loss, instruction_set,
                                   stratified_split)
+from fieldguide.user_data import add_data_flag, instruction_pairs
 
 PRESETS = {
     "ci": {"n_train": 16, "n_heldout": 8, "global_batch": 8, "epochs": 3, "save_every": 1},
@@ -82,6 +88,8 @@ def resumable_checkpoint(checkpoint, config, total_steps, fresh):
 def main(args):
     preset = PRESETS[args.scale]
     device = pick_device(args.device)
+    items = instruction_set() if args.data is None else instruction_pairs(args.data)  # yours: checked first
+    n_heldout = preset["n_heldout"] if args.data is None else min(preset["n_heldout"], max(1, len(items) // 4))
     rank, world = setup_distributed(device)
     if device.type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
@@ -89,9 +97,10 @@ def main(args):
     if preset["global_batch"] % world:
         raise FieldGuideError(f"global batch {preset['global_batch']} does not split over {world} processes")
     seed_everything(args.seed)
-    train_items, heldout_items = stratified_split(instruction_set(), preset["n_heldout"], seed=args.seed)
+    train_items, heldout_items = stratified_split(items, n_heldout, seed=args.seed)
     # What a checkpoint must match to be resumed: the same run, not just the same --out.
-    config = {"scale": args.scale, "seed": args.seed, "model": args.model, "world_size": world, **preset}
+    config = {"scale": args.scale, "seed": args.seed, "model": args.model, "world_size": world, **preset,
+              "data": None if args.data is None else hashlib.sha256(args.data.read_bytes()).hexdigest()[:16]}
     total_steps = preset["epochs"] * -(-min(preset["n_train"], len(train_items)) // preset["global_batch"])
     checkpoint = args.out / "checkpoint.pt"
     state = resumable_checkpoint(checkpoint, config, total_steps, args.fresh)
@@ -178,6 +187,7 @@ def main(args):
 
 if __name__ == "__main__":
     parser = snippet_parser(__doc__.splitlines()[0], default_model="smollm2-135m-instruct", presets=PRESETS)
+    add_data_flag(parser, "sft", "the 64 shipped instructions")
     parser.add_argument("--fresh", action="store_true",
                         help="ignore a checkpoint in --out and train from the start")
     run_main(main, parser)

@@ -10,6 +10,9 @@ Here the "untuned" model is SmolLM2-135M-Instruct and the tuned one is the same 
 after a short LoRA fine-tune on our instruction set (short, direct answers). With LoRA
 the untuned model is the same object with its adapter switched off.
 
+Your own instructions: ``--data FILE`` (JSONL with ``prompt`` and ``response``); a quarter of
+them (at most the preset's ``n_heldout``) is held out and probed.
+
     python snippets/llm_alignment/token_shift_probe.py --scale ci
 """
 
@@ -21,6 +24,7 @@ from peft import LoraConfig, get_peft_model
 from fieldguide import ResultsWriter, load_causal_lm, pick_device, run_main, seed_everything, snippet_parser
 from fieldguide.chat_data import (IGNORE, collate, continuation, encode, generate, instruction_set,
                                   stratified_split, supervised_fine_tune)
+from fieldguide.user_data import add_data_flag, instruction_pairs
 
 PRESETS = {
     "ci": {"n_heldout": 16, "epochs": 1, "max_new_tokens": 32},
@@ -46,9 +50,11 @@ def ranks_under(model, examples, pad_id):
 def main(args):
     preset = PRESETS[args.scale]
     device = pick_device(args.device)
+    items = instruction_set() if args.data is None else instruction_pairs(args.data)  # yours: checked first
+    n_heldout = preset["n_heldout"] if args.data is None else min(preset["n_heldout"], max(1, len(items) // 4))
     seed_everything(args.seed)
     writer = ResultsWriter(args.out, "llm_alignment/token_shift_probe", args)
-    train_items, heldout_items = stratified_split(instruction_set(), preset["n_heldout"], seed=args.seed)
+    train_items, heldout_items = stratified_split(items, n_heldout, seed=args.seed)
 
     model, tokenizer = load_causal_lm(args.model, device)
     pad = tokenizer.pad_token_id
@@ -137,4 +143,5 @@ def plot(writer, base_ranks):
 
 if __name__ == "__main__":
     parser = snippet_parser(__doc__.splitlines()[0], default_model="smollm2-135m-instruct", presets=PRESETS)
+    add_data_flag(parser, "sft", "the 64 shipped instructions")
     run_main(main, parser)
