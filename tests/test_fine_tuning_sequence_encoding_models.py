@@ -15,12 +15,18 @@ def test_lora_encoder():
     assert_claims(run)
 
 
-def test_merged_lora_folder_loads_in_a_pipeline():
-    from transformers import pipeline
+def test_merged_lora_saves_a_plain_body_and_head():
+    from safetensors import safe_open
+
+    from fieldguide.classification import accuracy, predict, sentiment_splits
+    from fieldguide.mean_pooled import load_mean_pooled
 
     run = run_snippet(NAME)
-    classify = pipeline("text-classification", model=str(run.out / "model"), device="cpu")
-    assert classify.model.config.id2label == dict(enumerate(LABELS))
-    assert not any("lora" in name for name, _ in classify.model.named_parameters())  # merged
-    print(classify(["Still no refund after three weeks.", "Lovely staff, thank you!"]))
-    assert classify("Still no refund after three weeks, this is ridiculous.")[0]["label"] == "negative"
+    with safe_open(str(run.out / "model" / "model.safetensors"), framework="pt") as f:
+        assert not any("lora" in key for key in f.keys())  # merged: no adapter left to load
+    model, tokenizer, labels, max_length = load_mean_pooled(run.out)
+    assert tuple(labels) == LABELS
+    test = sentiment_splits()["test"]
+    reloaded = accuracy(predict(model, tokenizer, test.texts, max_length), test.labels)
+    print(f"merged and reloaded: {reloaded:.1%} (the run, with the adapters: {run.metric('accuracy'):.1%})")
+    assert abs(reloaded - run.metric("accuracy")) <= 2 / len(test)  # merging changes rounding only

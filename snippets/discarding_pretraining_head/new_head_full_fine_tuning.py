@@ -1,13 +1,15 @@
 """Discard the pre-training head, put a new classification head on, and fine-tune every parameter.
 
-all-MiniLM-L6-v2 was pre-trained to produce sentence vectors; that objective's head is
-not useful for sentiment, so it is dropped. ``AutoModelForSequenceClassification`` keeps
-the encoder's weights and adds a freshly initialised head (a dropout and a 384 x 3 linear
-layer on the pooled first token). Then all 22.7 M parameters are trained with AdamW.
-The model trained on all labels is saved as a standard Hugging Face folder:
+all-MiniLM-L6-v2 was trained to produce sentence vectors (the masked mean of its last
+hidden state, compared by cosine similarity); that objective gives no class scores, so a
+new head goes on: one freshly initialised 384 x 3 linear layer reading the same mean vector
+(``fieldguide.mean_pooled.MeanPooledClassifier``, the readout of every encoder strategy on
+the site). Then all 22.6 M parameters are trained with AdamW, with 8, 32, 128 and all 480
+labels. The model trained on all labels is saved as the body (``model/``, a standard
+Hugging Face folder) and the head (``mean_pooled_head.safetensors``):
 
     python snippets/discarding_pretraining_head/new_head_full_fine_tuning.py --scale ci --out runs/full
-    python -c "from transformers import pipeline; print(pipeline('text-classification', model='runs/full/model')('Still no refund.'))"
+    python -c "from fieldguide.mean_pooled import load_mean_pooled; print(load_mean_pooled('runs/full')[2])"
 """
 
 import torch
@@ -16,19 +18,19 @@ from transformers import AutoTokenizer
 
 from fieldguide import (ResultsWriter, load_encoder, model_folder, pick_device, run_main, seed_everything,
                         snippet_parser)
-from fieldguide.classification import (FINE_TUNING_PRESETS, epochs_for, label_efficiency, length_batches, predict,
-                                       record, save_classifier)
+from fieldguide.classification import FINE_TUNING_PRESETS, epochs_for, label_efficiency, length_batches, predict, record
+from fieldguide.mean_pooled import MeanPooledClassifier, save_mean_pooled
 from fieldguide.user_data import add_data_flag, classification_splits
 
-PRESETS = FINE_TUNING_PRESETS  # shared with the random-init control: {scale: settings}
+PRESETS = FINE_TUNING_PRESETS  # the site's one recipe, shared with the control and LoRA's loop: {scale: settings}
 
 
 # --8<-- [start:loop]
 def fine_tune(model, tokenizer, train, settings, seed, desc="fine-tuning"):
     """A plain PyTorch loop: cross-entropy on the head's logits, AdamW on whatever requires grad.
 
-    Full fine-tuning, LoRA and the random-init control run this same loop (a test keeps the
-    three copies identical); what differs is which parameters require gradients.
+    Every encoder fine-tuning on the site runs this same loop (a test keeps the copies
+    identical); what differs is which parameters require gradients.
     ``settings``: lr, warmup (share of the steps), batch_size, max_length, epochs, min_examples.
     """
     device = next(model.parameters()).device
@@ -65,26 +67,27 @@ def main(args):
     preset = PRESETS[args.scale]
     device = pick_device(args.device)
     splits, labels = classification_splits(args.data, args.seed)  # the shipped set, or your --data file
-    id2label = dict(enumerate(labels))
     writer = ResultsWriter(args.out, "discarding_pretraining_head/new_head_full_fine_tuning", args)
 
     # --8<-- [start:idea]
     def train(subset, seed):
         seed_everything(args.seed + seed)  # the new head's initial weights depend on it
-        # num_labels: the pre-training head is discarded and a new head, one output per label, is created.
-        model, tokenizer = load_encoder(args.model, device, num_labels=len(labels), id2label=id2label)
+        body, tokenizer = load_encoder(args.model, device)  # AutoModel: the pre-trained body, no head
+        model = MeanPooledClassifier(body, len(labels)).to(device)  # the new head: one output per label
         assert all(p.requires_grad for p in model.parameters())  # full fine-tuning: nothing frozen
         fine_tune(model, tokenizer, subset, preset, seed=args.seed + seed, desc="full fine-tuning")
         return model, lambda texts: predict(model, tokenizer, texts, preset["max_length"])
     # --8<-- [end:idea]
 
-    print(f"all-MiniLM-L6-v2, new head, full fine-tuning on {device}")
+    print(f"all-MiniLM-L6-v2, new head on the mean-pooled vector, full fine-tuning on {device}")
     headline, runs, model = label_efficiency("full fine-tuning (new head)", train, splits,
                                              preset["counts"], preset["seeds"], device)
     record(writer, [headline], runs, n_test=len(splits["test"]))
-    folder = save_classifier(model, AutoTokenizer.from_pretrained(model_folder(args.model)), args.out / "model",
-                             id2label)
-    print(f"saved the classifier trained on all labels as {folder.name}/ in the --out folder")
+    writer.metric("lr", preset["lr"], "{:g}")
+    writer.metric("epochs", preset["epochs"])
+    tokenizer = AutoTokenizer.from_pretrained(model_folder(args.model))
+    saved = save_mean_pooled(model, tokenizer, args.out, labels, preset["max_length"])
+    print(f"saved the classifier trained on all labels as model/ and {saved.name} in the --out folder")
     writer.save()
 
 

@@ -28,9 +28,11 @@ import torch
 from peft import IA3Config, LoraConfig, get_peft_model
 from tqdm.auto import tqdm
 from transformers import AutoConfig, AutoModel
+from transformers.modeling_outputs import SequenceClassifierOutput
 
 from fieldguide import ResultsWriter, load_encoder, model_folder, pick_device, run_main, seed_everything, snippet_parser
 from fieldguide.classification import Stopwatch, label_subset, length_batches, parameter_counts, scores
+from fieldguide.mean_pooled import MeanPooledClassifier  # the masked mean of the last hidden state + one linear layer
 from fieldguide.user_data import add_data_flag, classification_splits
 
 # --8<-- [start:grid]
@@ -55,21 +57,6 @@ PRESETS = {
 
 
 # --8<-- [start:idea]
-class MeanPooledClassifier(torch.nn.Module):
-    """The readout of every arm: the masked mean of the last hidden state, then one linear layer."""
-
-    def __init__(self, body, n_labels):
-        super().__init__()
-        self.body = body
-        self.head = torch.nn.Linear(body.config.hidden_size, n_labels)
-
-    def forward(self, input_ids, attention_mask, token_type_ids=None):
-        hidden = self.body(input_ids=input_ids, attention_mask=attention_mask,
-                           token_type_ids=token_type_ids).last_hidden_state  # (batch, tokens, 384)
-        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)  # 1 for real tokens, 0 for padding
-        return self.head((hidden * mask).sum(1) / mask.sum(1))  # (batch, labels)
-
-
 def build(arm, body, n_labels):
     """The same classifier for every arm; the arm decides which parameters require gradients."""
     model = MeanPooledClassifier(body, n_labels)
@@ -101,7 +88,7 @@ class ClsPooledClassifier(MeanPooledClassifier):
     def forward(self, input_ids, attention_mask, token_type_ids=None):
         hidden = self.body(input_ids=input_ids, attention_mask=attention_mask,
                            token_type_ids=token_type_ids).last_hidden_state
-        return self.head(self.pooler(hidden))  # the pooler reads hidden[:, 0], the [CLS] token
+        return SequenceClassifierOutput(logits=self.head(self.pooler(hidden)))  # the pooler reads hidden[:, 0], [CLS]
 
 
 # --8<-- [start:loop]
@@ -124,7 +111,7 @@ def train(model, tokenizer, split, settings, lr, seed, desc):
             for indices, batch in length_batches(tokenizer, split.texts, settings["batch_size"],
                                                  settings["max_length"], order):
                 gold = torch.tensor([split.labels[i] for i in indices], device=device)
-                loss = torch.nn.functional.cross_entropy(model(**batch.to(device)), gold)
+                loss = torch.nn.functional.cross_entropy(model(**batch.to(device)).logits, gold)
                 loss.backward()
                 optimizer.step()
                 schedule.step()
@@ -139,7 +126,7 @@ def predict(model, tokenizer, texts, max_length):
     device = next(model.parameters()).device
     predicted = [0] * len(texts)
     for indices, batch in length_batches(tokenizer, texts, 64, max_length):
-        for i, p in zip(indices, model(**batch.to(device)).argmax(-1).tolist()):
+        for i, p in zip(indices, model(**batch.to(device)).logits.argmax(-1).tolist()):
             predicted[i] = p
     return predicted
 

@@ -6,8 +6,9 @@ and compare accuracy, overall and on the hard cases (sarcasm, thanks around a co
 
 1. zero-shot: nearest of three label descriptions ("a happy, satisfied customer...");
 2. nearest centroid: the average training vector of each class, no gradient step;
-3. fine-tuned: the pre-training head discarded, a new 3-way head added, and the whole
-   model trained for a couple of epochs on the 480 training messages.
+3. fine-tuned: a new 3-way head on the mean-pooled vector, and the whole model trained on
+   the 480 training messages with the site's one recipe (``FINE_TUNING_PRESETS``): the same
+   run, with the same seed, as full fine-tuning on the Discarding-the-Pre-training-Head page.
 
     python snippets/necessity_of_fine_tuning/frozen_vs_finetuned.py --scale ci
 """
@@ -18,14 +19,11 @@ from tqdm.auto import tqdm
 from transformers.utils import logging as hf_logging
 
 from fieldguide import ResultsWriter, load_encoder, pick_device, run_main, seed_everything, snippet_parser
-from fieldguide.datasets import read_jsonl
-from fieldguide.user_data import add_data_flag, text_classification
+from fieldguide.classification import FINE_TUNING_PRESETS, epochs_for, length_batches, predict
+from fieldguide.mean_pooled import MeanPooledClassifier
+from fieldguide.user_data import add_data_flag, classification_splits
 
-PRESETS = {
-    "ci": {"epochs": 2, "batch_size": 16, "lr": 1e-4, "max_length": 64},
-    "gpu": {"epochs": 4, "batch_size": 16, "lr": 5e-5, "max_length": 128},
-}
-LABELS = ["negative", "neutral", "positive"]
+PRESETS = FINE_TUNING_PRESETS  # the site's one recipe for the fine-tuned arm: {scale: settings}
 DESCRIPTIONS = {
     "negative": "An angry, disappointed customer complaining about a bad experience.",
     "neutral": "A customer asking a factual question or giving information, without emotion.",
@@ -46,49 +44,50 @@ def embed(model, tokenizer, texts, settings, device):
     return torch.cat(out)
 
 
-def accuracy(pred, rows, labels=LABELS):
+def accuracy(pred, split):
     """(accuracy, accuracy on the hard cases; None where the data marks none)."""
-    gold = torch.tensor([labels.index(r["label"]) for r in rows])
-    hard = torch.tensor([r["hard"] for r in rows])
-    right = (pred == gold).float()
+    gold = torch.tensor(split.labels)
+    hard = torch.tensor(split.hard)
+    right = (torch.as_tensor(pred) == gold).float()
     return right.mean().item(), right[hard].mean().item() if hard.any() else None
 
 
-def fine_tune(model_name, train, settings, device, seed, labels=LABELS):
-    """Discard the pre-training head, add a classifier (one output per label), train every parameter."""
-    seed_everything(seed)
-    model, tokenizer = load_encoder(model_name, device=device, num_labels=len(labels),
-                                    id2label=dict(enumerate(labels)))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=settings["lr"], weight_decay=0.01)
+# --8<-- [start:loop]
+def fine_tune(model, tokenizer, train, settings, seed, desc="fine-tuning"):
+    """A plain PyTorch loop: cross-entropy on the head's logits, AdamW on whatever requires grad.
+
+    Every encoder fine-tuning on the site runs this same loop (a test keeps the copies
+    identical); what differs is which parameters require gradients.
+    ``settings``: lr, warmup (share of the steps), batch_size, max_length, epochs, min_examples.
+    """
+    device = next(model.parameters()).device
+    batch_size, max_length = settings["batch_size"], settings["max_length"]
+    epochs = epochs_for(len(train), settings["epochs"], settings["min_examples"])
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=settings["lr"],
+                                  weight_decay=0.01)
+    steps = epochs * -(-len(train) // batch_size)
+    warmup = max(1, round(settings["warmup"] * steps))
+    schedule = torch.optim.lr_scheduler.LambdaLR(  # linear warm-up to lr, then linear decay to 0
+        optimizer, lambda step: (step + 1) / warmup if step < warmup else (steps - step) / (steps - warmup))
     generator = torch.Generator().manual_seed(seed)
-    model.train()
-    steps = settings["epochs"] * -(-len(train) // settings["batch_size"])
-    bar = tqdm(total=steps, desc="fine-tuning", mininterval=2)
-    for _ in range(settings["epochs"]):
-        order = torch.randperm(len(train), generator=generator).tolist()
-        for start in range(0, len(order), settings["batch_size"]):
-            rows = [train[i] for i in order[start:start + settings["batch_size"]]]
-            batch = tokenizer([r["text"] for r in rows], return_tensors="pt", padding=True,
-                              truncation=True, max_length=settings["max_length"]).to(device)
-            gold = torch.tensor([labels.index(r["label"]) for r in rows], device=device)
-            loss = F.cross_entropy(model(**batch).logits, gold)  # -log p(y | x), averaged
-            loss.backward()
-            optimizer.step()
-            optimizer.zero_grad()
-            bar.update()
-            bar.set_postfix(loss=f"{loss.item():.3f}")
-    bar.close()
-    return model.eval(), tokenizer
-
-
-@torch.no_grad()
-def predict(model, tokenizer, texts, settings, device):
-    out = []
-    for start in range(0, len(texts), 64):
-        batch = tokenizer(texts[start:start + 64], return_tensors="pt", padding=True, truncation=True,
-                          max_length=settings["max_length"]).to(device)
-        out.append(model(**batch).logits.argmax(-1).cpu())
-    return torch.cat(out)
+    losses = []
+    model.train()  # dropout on
+    with tqdm(total=steps, desc=f"{desc}, {len(train)} labels", leave=False) as bar:
+        for _ in range(epochs):
+            order = torch.randperm(len(train), generator=generator).tolist()
+            for indices, batch in length_batches(tokenizer, train.texts, batch_size, max_length, order):
+                gold = torch.tensor([train.labels[i] for i in indices], device=device)
+                logits = model(**batch.to(device)).logits
+                loss = torch.nn.functional.cross_entropy(logits, gold)
+                loss.backward()
+                optimizer.step()
+                schedule.step()
+                optimizer.zero_grad()
+                losses.append(loss.item())
+                bar.update(1)
+    model.eval()
+    return losses
+# --8<-- [end:loop]
 
 
 def main(args):
@@ -96,44 +95,41 @@ def main(args):
     seed_everything(args.seed)
     device = pick_device(args.device)
     hf_logging.set_verbosity_error()
-    if args.data is None:
-        labels, descriptions = LABELS, [DESCRIPTIONS[label] for label in LABELS]
-        data = read_jsonl("customer_sentiment.jsonl")
-        train = [r for r in data if r["split"] == "train"]
-        test = [r for r in data if r["split"] == "test"]
-    else:  # your file (checked before any model loads); zero-shot compares with the label names
-        splits, labels = text_classification(args.data, args.seed)
-        labels = descriptions = list(labels)
-        train, test = ([{"text": t, "label": labels[y], "hard": False} for t, y in zip(splits[s].texts, splits[s].labels)]
-                       for s in ("train", "test"))
+    splits, labels = classification_splits(args.data, args.seed)  # the shipped set, or your --data file
+    train, test = splits["train"], splits["test"]
+    # zero-shot compares with a description per label; with your --data, with the label names
+    descriptions = [DESCRIPTIONS[label] for label in labels] if set(labels) == set(DESCRIPTIONS) else list(labels)
 
     encoder, tokenizer = load_encoder(args.model, device=device)
     encoder.eval()
-    train_v = embed(encoder, tokenizer, [r["text"] for r in train], settings, device)
-    test_v = embed(encoder, tokenizer, [r["text"] for r in test], settings, device)
+    train_v = embed(encoder, tokenizer, train.texts, settings, device)
+    test_v = embed(encoder, tokenizer, test.texts, settings, device)
 
     # --8<-- [start:idea]
     # 1. Zero-shot: which label description is each message closest to?
     described = embed(encoder, tokenizer, descriptions, settings, device)
-    zero_shot = accuracy((test_v @ described.T).argmax(1), test, labels)
+    zero_shot = accuracy((test_v @ described.T).argmax(1), test)
 
     # 2. Nearest centroid: one mean vector per class from the 480 training messages.
-    train_y = torch.tensor([labels.index(r["label"]) for r in train])
+    train_y = torch.tensor(train.labels)
     centroids = F.normalize(torch.stack([train_v[train_y == c].mean(0) for c in range(len(labels))]), dim=-1)
-    centroid = accuracy((test_v @ centroids.T).argmax(1), test, labels)
+    centroid = accuracy((test_v @ centroids.T).argmax(1), test)
 
-    # 3. Fine-tuning: gradient steps on all 22.7 M parameters plus the new head.
-    model, tokenizer = fine_tune(args.model, train, settings, device, args.seed, labels)
-    tuned = accuracy(predict(model, tokenizer, [r["text"] for r in test], settings, device), test, labels)
+    # 3. Fine-tuning: a new head on the mean-pooled vector; gradient steps on all 22.6 M parameters.
+    seed_everything(args.seed)  # the new head starts as in the full fine-tuning run of the head page
+    body, tokenizer = load_encoder(args.model, device=device)
+    model = MeanPooledClassifier(body, len(labels)).to(device)
+    fine_tune(model, tokenizer, train, settings, seed=args.seed, desc="full fine-tuning")
+    tuned = accuracy(predict(model, tokenizer, test.texts, settings["max_length"]), test)
     # --8<-- [end:idea]
 
     rows = [
         ["zero-shot: nearest label description", "none", "0", *zero_shot],
         ["nearest class centroid of frozen vectors", f"{len(train)} labelled messages, no gradient", "0", *centroid],
-        [f"fine-tuned ({settings['epochs']} epochs, lr {settings['lr']})", f"{len(train)} labelled messages",
+        [f"fine-tuned ({settings['epochs']} epochs, lr {settings['lr']:g})", f"{len(train)} labelled messages",
          f"{sum(p.numel() for p in model.parameters() if p.requires_grad):,}", *tuned],
     ]
-    n_hard = sum(r["hard"] for r in test)
+    n_hard = sum(test.hard)
     print(f"{'method':44s} {'test acc':>9s} {'hard (' + str(n_hard) + ')':>10s}")
     for row in rows:
         print(f"{row[0]:44s} {row[3]:9.1%} " + (f"{row[4]:10.1%}" if row[4] is not None else f"{'-':>10s}"))

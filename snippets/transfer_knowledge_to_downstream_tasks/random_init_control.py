@@ -1,8 +1,9 @@
 """The control: the same architecture as all-MiniLM-L6-v2, randomly initialised, trained the same way.
 
-Same configuration (6 layers, 384 wide, 22.7 M parameters), same tokenizer, same new
-head, same loop, learning rate, epochs and label counts as full fine-tuning on the
-pre-trained checkpoint; the only difference is that no pre-trained weight is loaded. The
+Same configuration (6 layers, 384 wide, 22.6 M parameters), same tokenizer, same
+mean-pooled readout and new head, same loop, learning rate, epochs and label counts as full
+fine-tuning on the pre-trained checkpoint; the only difference is that no pre-trained
+weight is loaded. The
 gap between the two is what pre-training contributes.
 
     python snippets/transfer_knowledge_to_downstream_tasks/random_init_control.py --scale ci
@@ -10,11 +11,11 @@ gap between the two is what pre-training contributes.
 
 import torch
 from tqdm.auto import tqdm
-from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+from transformers import AutoConfig, AutoModel, AutoTokenizer
 
 from fieldguide import ResultsWriter, model_folder, pick_device, run_main, seed_everything, snippet_parser
-from fieldguide.classification import (FINE_TUNING_PRESETS, epochs_for, label_efficiency, length_batches,
-                                       predict, record, save_classifier)
+from fieldguide.classification import FINE_TUNING_PRESETS, epochs_for, label_efficiency, length_batches, predict, record
+from fieldguide.mean_pooled import MeanPooledClassifier, save_mean_pooled
 from fieldguide.user_data import add_data_flag, classification_splits
 
 PRESETS = FINE_TUNING_PRESETS  # the very presets of full fine-tuning: {scale: settings}
@@ -24,8 +25,8 @@ PRESETS = FINE_TUNING_PRESETS  # the very presets of full fine-tuning: {scale: s
 def fine_tune(model, tokenizer, train, settings, seed, desc="fine-tuning"):
     """A plain PyTorch loop: cross-entropy on the head's logits, AdamW on whatever requires grad.
 
-    Full fine-tuning, LoRA and the random-init control run this same loop (a test keeps the
-    three copies identical); what differs is which parameters require gradients.
+    Every encoder fine-tuning on the site runs this same loop (a test keeps the copies
+    identical); what differs is which parameters require gradients.
     ``settings``: lr, warmup (share of the steps), batch_size, max_length, epochs, min_examples.
     """
     device = next(model.parameters()).device
@@ -62,17 +63,16 @@ def main(args):
     preset = PRESETS[args.scale]
     device = pick_device(args.device)
     splits, labels = classification_splits(args.data, args.seed)  # the shipped set, or your --data file
-    id2label = dict(enumerate(labels))
     writer = ResultsWriter(args.out, "transfer_knowledge_to_downstream_tasks/random_init_control", args)
     # --8<-- [start:idea]
     folder = model_folder(args.model)
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    config = AutoConfig.from_pretrained(folder, num_labels=len(labels), id2label=id2label,
-                                        label2id={v: k for k, v in id2label.items()})
+    config = AutoConfig.from_pretrained(folder)  # the architecture only: no pre-trained weight is read
 
     def train(subset, seed):
         seed_everything(args.seed + seed)
-        model = AutoModelForSequenceClassification.from_config(config).to(device)  # random weights
+        body = AutoModel.from_config(config, add_pooling_layer=False)  # random weights
+        model = MeanPooledClassifier(body, len(labels)).to(device)  # the same readout and new head
         fine_tune(model, tokenizer, subset, preset, seed=args.seed + seed, desc="random init")
         return model, lambda texts: predict(model, tokenizer, texts, preset["max_length"])
     # --8<-- [end:idea]
@@ -86,9 +86,12 @@ def main(args):
         if r.n_labels < headline.n_labels:
             below.setdefault(r.n_labels, []).append(r.accuracy)
     writer.metric("below_all_mean_max", max(sum(v) / len(v) for v in below.values()), "{:.1%}")
+    for n, values in sorted(below.items()):
+        writer.metric(f"mean_at_{n}", sum(values) / len(values), "{:.1%}")
     writer.metric("chance", 1 / len(labels), "{:.0%}")  # for a test split balanced over the labels
-    saved = save_classifier(model, tokenizer, args.out / "model", id2label)
-    print(f"saved the control trained on all labels as {saved.name}/ in the --out folder")
+    writer.metric("lr", preset["lr"], "{:g}")
+    saved = save_mean_pooled(model, tokenizer, args.out, labels, preset["max_length"])
+    print(f"saved the control trained on all labels as model/ and {saved.name} in the --out folder")
     writer.save()
 
 

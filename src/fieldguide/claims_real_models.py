@@ -372,29 +372,39 @@ REAL_MODEL_CLAIMS: dict[str, list[Claim]] = {
           'best_at_8 == "named"'),
         C("label_sentences_carry_8", "Without label sentences the lead at 8 labels falls below 20 points.",
           "gap_without_label_sentences_at_8 < 20 <= gap_at_8"),
-        # The decision prose: label sentences for no or few labels, a frozen head from a few dozen to a
-        # hundred, full fine-tuning with all 480; prompting costs far more per message.
+        # The decision prose, rule by rule, from this one table (every encoder read through the mean):
+        # no labels or a handful -> label sentences; tens -> no clear winner; a hundred and more ->
+        # fine-tune the body. Prompting costs far more per message.
         C("named_zero_shot_50", "With no labels the head started from label sentences gets at least 50 %.",
           "named_zero_shot_accuracy >= 0.50"),  # well above chance (33 %) with no labels
         C("named_beats_prompting", "With no labels it beats calibrated zero-shot prompting of SmolLM2.",
           "named_zero_shot_accuracy > zero_shot_calibrated_accuracy"),  # and above prompting SmolLM2
-        C("named_leads_at_8", "At 8 labels the head started from label sentences leads every other by over 5 points.",
-          "named_at_8 > max(frozen_at_8, full_at_8, lora_at_8) + 0.05"),
-        # a frozen head leads the fine-tuned encoders at 32 and at 128 labels
-        C("frozen_leads_32_128", "At 32 and 128 labels a frozen head leads the fine-tuned encoders by over 3 points.",
-          "max(named_at_32, frozen_at_32) > max(full_at_32, lora_at_32) + 0.03"
-          " and max(named_at_128, frozen_at_128) > max(full_at_128, lora_at_128) + 0.03"),
+        # measured 64.3 % against 57.9 % (full fine-tuning), 51.5 % (LoRA), 47.8 % (random-start head)
+        C("named_leads_at_8", "At 8 labels the head started from label sentences leads every other by over 3 points.",
+          "named_at_8 > max(frozen_at_8, full_at_8, lora_at_8) + 0.03"),
+        # at 32 labels full fine-tuning and the label-sentence head are closer than the seeds of
+        # either spread (measured 76.5 % against 74.2 %; spreads 10.4 and 10.8 points)
+        C("no_winner_at_32", "At 32 labels full fine-tuning and the best frozen head differ by less than either's spread over seeds.",
+          "abs(full_at_32 - max(named_at_32, frozen_at_32)) < min(full_spread_at_32, named_spread_at_32)"),
+        C("full_ahead_at_128", "At 128 labels full fine-tuning is ahead of every frozen head.",
+          "full_at_128 > max(named_at_128, frozen_at_128)"),  # measured 82.9 % against 79.3 %
         C("full_leads_at_480", "With all 480 labels full fine-tuning leads the frozen head by over 3 points.",
           "full_at_480 > frozen_at_480 + 0.03"),
-        # measured (ci, one CPU): LoRA 8.2, 21.1 and 29.6 points behind the randomly started frozen
-        # head at 8, 32 and 128 labels, 3.8 points (about nine test messages) ahead at 480
-        C("lora_trails_frozen_below_all", "Below all labels LoRA trails the frozen head.",
-          "lora_at_8 < frozen_at_8 and lora_at_32 < frozen_at_32 and lora_at_128 < frozen_at_128"),
+        # LoRA (its own tuned rate, the same readout) trails full fine-tuning below all labels and
+        # closes up with all of them (measured 6.4, 18.4 and 11.7 points behind, then 2.5)
+        C("lora_trails_full_below_all", "Below all labels LoRA trails full fine-tuning.",
+          "lora_at_8 < full_at_8 and lora_at_32 < full_at_32 and lora_at_128 < full_at_128"),
+        C("lora_near_full_at_480", "With all labels LoRA ends within 5 points of full fine-tuning.",
+          "full_at_480 - lora_at_480 <= 0.05"),
         C("lora_leads_frozen_at_480", "With all labels LoRA overtakes the frozen head.",
           "lora_at_480 > frozen_at_480"),
-        # "the fine-tuning curves rise steeply from 128 to 480 labels" (measured +14 and +39 points)
-        C("steep_rise", "Full fine-tuning and LoRA each gain at least 8 points from 128 to 480 labels.",
-          "full_at_480 - full_at_128 >= 0.08 and lora_at_480 - lora_at_128 >= 0.08"),
+        # "LoRA's curve rises steeply from 128 to 480 labels" (measured +18.0 points)
+        C("steep_rise", "LoRA gains at least 10 points from 128 to 480 labels.",
+          "lora_at_480 - lora_at_128 >= 0.10"),
+        # One recipe, one number: the head page, the gentle run and the necessity page's fine-tuned
+        # arm are the same run (same code path, same seed), so they agree to float32 rounding.
+        C("one_number", "The three pages that report full fine-tuning with all 480 labels report the same run.",
+          "full_reported_spread < 1e-6"),
         C("full_beats_prompting", "Full fine-tuning beats calibrated prompting, zero- and few-shot.",
           "full_accuracy > max(zero_shot_calibrated_accuracy, few_shot_calibrated_accuracy)"),
         # The cost the prose states as a comparison: prompting is many times slower per message.
@@ -405,10 +415,11 @@ REAL_MODEL_CLAIMS: dict[str, list[Claim]] = {
         # measurements, not claimed: another machine is slower or faster.
     ],
     "transfer_knowledge_to_downstream_tasks/random_init_control": [
-        # measured (ci, one CPU): 36.3 % best mean below 480 labels (chance 33 %), 49.6 % with 480
-        C("control_near_chance_below_all", "Below all labels the control's mean accuracy stays within a few "
-          "points of chance.", "below_all_mean_max <= chance + 0.07"),
-        C("control_weak_with_all", "With all labels it stays below 65 %.", "accuracy <= 0.65"),
+        # measured (ci, one CPU, mean-pooled readout, lr 3e-4): 40.6 % and 37.1 % with 8 and 32
+        # labels (chance 33 %), 55.2 % with 128, 67.1 % with 480
+        C("control_near_chance_below_128", "With 8 and 32 labels the control's mean accuracy stays within 10 "
+          "points of chance.", "max(mean_at_8, mean_at_32) <= chance + 0.10"),
+        C("control_weak_with_all", "With all labels it stays below 75 %.", "accuracy <= 0.75"),
     ],
     "prompting_language_models/smollm2_zero_few_shot": [
         # measured (ci, one CPU): few-shot raw predicts one label for 92.5 % of messages; calibration
