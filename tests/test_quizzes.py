@@ -212,4 +212,4 @@ def test_result_directives_in_explanations_reach_the_page_markdown_unescaped():
     directive in an explanation must survive the quiz renderer verbatim to be expanded."""
     page = "prompting/efficiency-of-prompting.md"
     html = quizzes.render("# T\n\n{{ quiz }}\n", page)
-    assert "{{ metric selecting_adaptation_strategy/compare_strategies full_accuracy }}" in html
+    assert "{{ metric selecting_adaptation_strategy/compare_strategies best_accuracy }}" in html

@@ -85,6 +85,7 @@ def main(args):
     record(writer, [headline], runs, n_test=len(splits["test"]))
     writer.metric("lr", preset["lr"], "{:g}")
     writer.metric("epochs", preset["epochs"])
+    writer.metric("min_examples", preset["min_examples"])  # tiny label sets: at least this many example passes
     tokenizer = AutoTokenizer.from_pretrained(model_folder(args.model))
     saved = save_mean_pooled(model, tokenizer, args.out, labels, preset["max_length"])
     print(f"saved the classifier trained on all labels as model/ and {saved.name} in the --out folder")

@@ -95,8 +95,8 @@ def run_recipe(model_name, lr, splits, settings, device, seed, n_labels):
     losses = fine_tune(model, tokenizer, splits["train"], {**settings, "lr": lr}, seed=seed, desc=f"lr {lr:g}")
     # Step 4: evaluate on held-out data.
     test = splits["test"]
-    return accuracy(predict(model, tokenizer, test.texts, settings["max_length"]), test.labels), \
-        relative_change(model, start), losses
+    predicted = predict(model, tokenizer, test.texts, settings["max_length"])
+    return accuracy(predicted, test.labels), relative_change(model, start), losses, predicted
 # --8<-- [end:idea]
 
 
@@ -109,20 +109,20 @@ def main(args):
     runs = {}
     for name, lr in rates.items():
         runs[name] = (lr, *run_recipe(args.model, lr, splits, settings, device, args.seed, len(labels)))
-        accuracy_, moved, losses = runs[name][1:]
+        accuracy_, moved, losses, _ = runs[name][1:]
         shown = ", ".join(f"{part} {value:.2%}" for part, value in moved.items())
         print(f"{name:6s} (lr {lr:g}): test accuracy {accuracy_:.1%}; weights moved: {shown}")
 
     results = ResultsWriter(args.out, "fine_tuning_pretrained_models_downstream/gentle_vs_harsh", args)
     train, test = splits["train"], splits["test"]
-    rows = [[name, lr, acc, *moved.values()] for name, (lr, acc, moved, _) in runs.items()]
+    rows = [[name, lr, acc, *moved.values()] for name, (lr, acc, moved, _, _) in runs.items()]
     results.table("runs", ["recipe", "learning rate", "test accuracy", *[f"change of {p}" for p in PARTS]], rows,
                   caption=f"{settings['epochs']} epochs on {len(train)} messages, warm-up then linear decay; "
                           f"accuracy on {len(test)} held-out messages (chance {1 / len(labels):.1%}); "
                           "change = ||θ − θ₀|| / ||θ₀||.",
                   formats=["{}", "{:g}", "{:.1%}", "{:.2%}", "{:.2%}", "{:.2%}"])
     fig, ax = plt.subplots(figsize=(6, 3.2))
-    for name, (lr, _, _, losses) in runs.items():
+    for name, (lr, _, _, losses, _) in runs.items():
         smooth = [sum(losses[max(0, i - 4):i + 1]) / len(losses[max(0, i - 4):i + 1]) for i in range(len(losses))]
         ax.plot(range(1, len(losses) + 1), smooth, label=f"{name} (lr {lr:g})")
     ax.axhline(torch.log(torch.tensor(float(len(labels)))).item(), color="grey", linestyle=":",
@@ -139,6 +139,10 @@ def main(args):
     results.metric("steps", len(gentle[3]))
     results.metric("gentle_lr", gentle[0], "{:g}")
     results.metric("harsh_lr", harsh[0], "{:g}")
+    results.metric("harsh_factor", HARSH_FACTOR)
+    harsh_predicted = harsh[4]  # the share of test messages given the harsh run's most frequent label
+    results.metric("harsh_top_label_share", max(map(harsh_predicted.count, set(harsh_predicted))) / len(harsh_predicted),
+                   "{:.0%}")
     results.metric("epochs", settings["epochs"])
     results.save()
 

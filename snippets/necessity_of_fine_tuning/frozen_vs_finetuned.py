@@ -1,6 +1,6 @@
 """Does a pre-trained encoder need fine-tuning for sentiment, or are its vectors enough?
 
-all-MiniLM-L6-v2 was trained to place texts with similar *topics* close together, not to
+all-MiniLM-L6-v2 was trained to place texts with similar *meaning* close together, not to
 separate positive from negative. We classify the customer-sentiment test split three ways
 and compare accuracy, overall and on the hard cases (sarcasm, thanks around a complaint):
 

@@ -99,6 +99,10 @@ def main(args):
         writer.metric(key, prompting.metric(key), "{:.1%}")
     writer.metric("prompting_infer_per_100", prompting.metric("few_shot_infer_per_100"), "{:.1f} s")
     writer.metric("encoder_infer_per_100", full.metric("infer_per_100"), "{:.2f} s")
+    writer.metric("encoder_accuracy_min", min(frozen.metric("accuracy"), frozen.metric("named_accuracy"),
+                                              full.metric("accuracy"), lora.metric("accuracy")), "{:.1%}")
+    writer.metric("full_peak_mb", full.metric("peak_mb"), "{:.0f} MB")
+    writer.metric("lora_peak_mb", lora.metric("peak_mb"), "{:.0f} MB")
     writer.metric("full_train_seconds", full.metric("train_seconds"), "{:.0f} s")
     writer.metric("encoder_train_seconds_max", max(r.metric("train_seconds") for r in (frozen, full, lora)), "{:.0f} s")
     writer.metric("encoder_infer_per_100_max", max(r.metric("infer_per_100") for r in (frozen, full, lora)), "{:.2f} s")

@@ -155,6 +155,9 @@ REAL_MODEL_CLAIMS: dict[str, list[Claim]] = {
         # seven points above chance (1/3) for another CPU's trajectory
         C("harsh_at_chance", "The harsh run ends near chance: the pre-trained start is lost.",
           "harsh_accuracy <= 0.40"),
+        # measured 100 %: every test message gets the same label
+        C("harsh_one_class", "The harsh run gives at least 90 % of the test messages one and the same label.",
+          "harsh_top_label_share >= 0.90"),
     ],
     "fine_tuning_sequence_encoding_models/lora_encoder": [
         C("small_share", "LoRA trains less than 2 % of the model.", "trainable_share < 0.02"),
@@ -203,6 +206,10 @@ REAL_MODEL_CLAIMS: dict[str, list[Claim]] = {
         # by 0.4 / 0.8 points (1-2 test messages): not claimed.
         C("control_far_below", "Every pre-trained arm is at least 10 points above the random-init control.",
           "control_gap_points >= 10"),
+        # "worth more than any choice among the strategies": the control's gap exceeds the spread of the
+        # pre-trained arms, probe included (measured 15.8 against 11.3; seed 1: 18.3 against 9.6)
+        C("start_matters_most", "The control's gap is larger than the spread among all pre-trained arms.",
+          "control_gap_points > pretrained_spread_points"),
         C("adapted_close", "The four arms that adapt the body end within 6 points of one another.",
           "adapted_spread_points <= 6"),
         C("probe_behind", "The linear probe ends at least 3 points below every arm that adapts the body.",
@@ -370,28 +377,35 @@ REAL_MODEL_CLAIMS: dict[str, list[Claim]] = {
         # The page: at 8 labels the margin comes from the head started from label sentences.
         C("named_best_at_8", "At 8 labels the best pre-trained approach is the head started from label sentences.",
           'best_at_8 == "named"'),
-        C("label_sentences_carry_8", "Without label sentences the lead at 8 labels falls below 20 points.",
-          "gap_without_label_sentences_at_8 < 20 <= gap_at_8"),
+        # measured 17 and 20 points without the label sentences, against 24 and 26 with them (seeds 0, 1)
+        C("label_sentences_add_at_8", "The label sentences add at least 3 points to the lead at 8 labels.",
+          "gap_at_8 - gap_without_label_sentences_at_8 >= 3"),
         # The decision prose, rule by rule, from this one table (every encoder read through the mean):
-        # no labels or a handful -> label sentences; tens -> no clear winner; a hundred and more ->
-        # fine-tune the body. Prompting costs far more per message.
+        # a handful of labels -> label sentences; a few dozen to a hundred -> full fine-tuning a few
+        # points ahead of the label-sentence head; several hundred -> fine-tune the body. Prompting
+        # costs far more per message.
         C("named_zero_shot_50", "With no labels the head started from label sentences gets at least 50 %.",
           "named_zero_shot_accuracy >= 0.50"),  # well above chance (33 %) with no labels
         C("named_beats_prompting", "With no labels it beats calibrated zero-shot prompting of SmolLM2.",
           "named_zero_shot_accuracy > zero_shot_calibrated_accuracy"),  # and above prompting SmolLM2
-        # measured 64.3 % against 57.9 % (full fine-tuning), 51.5 % (LoRA), 47.8 % (random-start head)
+        # measured 64.3 % against 57.9 % (full fine-tuning), 51.5 % (LoRA), 47.8 % (random-start head);
+        # seed 1: 64.3 against 58.1
         C("named_leads_at_8", "At 8 labels the head started from label sentences leads every other by over 3 points.",
           "named_at_8 > max(frozen_at_8, full_at_8, lora_at_8) + 0.03"),
-        # at 32 labels full fine-tuning and the label-sentence head are closer than the seeds of
-        # either spread (measured 76.5 % against 74.2 %; spreads 10.4 and 10.8 points)
-        C("no_winner_at_32", "At 32 labels full fine-tuning and the best frozen head differ by less than either's spread over seeds.",
-          "abs(full_at_32 - max(named_at_32, frozen_at_32)) < min(full_spread_at_32, named_spread_at_32)"),
-        C("full_ahead_at_128", "At 128 labels full fine-tuning is ahead of every frozen head.",
-          "full_at_128 > max(named_at_128, frozen_at_128)"),  # measured 82.9 % against 79.3 %
+        # at 32 and 128 labels full fine-tuning is ahead on average, by a few points (measured 2.3
+        # and 3.6 points over the label-sentence head; seed 1: 5.4 and 4.7)
+        C("full_ahead_32_128", "At 32 and at 128 labels full fine-tuning is ahead of every frozen head on average.",
+          "full_at_32 > max(named_at_32, frozen_at_32) and full_at_128 > max(named_at_128, frozen_at_128)"),
+        C("named_close_32_128", "There the head started from label sentences stays within 7 points of it.",
+          "full_at_32 - named_at_32 <= 0.07 and full_at_128 - named_at_128 <= 0.07"),
+        # measured 71.2 % (seed 1: 77.1 %) against 79.3 % for the label-sentence head
+        C("lora_behind_frozen_at_128", "At 128 labels LoRA is behind the best frozen head.",
+          "lora_at_128 < max(named_at_128, frozen_at_128)"),
         C("full_leads_at_480", "With all 480 labels full fine-tuning leads the frozen head by over 3 points.",
           "full_at_480 > frozen_at_480 + 0.03"),
         # LoRA (its own tuned rate, the same readout) trails full fine-tuning below all labels and
-        # closes up with all of them (measured 6.4, 18.4 and 11.7 points behind, then 2.5)
+        # closes up with all of them (measured 6.4, 18.4 and 11.7 points behind, then 2.5; seed 1:
+        # 5.8, 20.6, 6.9, then 1.3 ahead)
         C("lora_trails_full_below_all", "Below all labels LoRA trails full fine-tuning.",
           "lora_at_8 < full_at_8 and lora_at_32 < full_at_32 and lora_at_128 < full_at_128"),
         C("lora_near_full_at_480", "With all labels LoRA ends within 5 points of full fine-tuning.",
@@ -407,6 +421,13 @@ REAL_MODEL_CLAIMS: dict[str, list[Claim]] = {
           "full_reported_spread < 1e-6"),
         C("full_beats_prompting", "Full fine-tuning beats calibrated prompting, zero- and few-shot.",
           "full_accuracy > max(zero_shot_calibrated_accuracy, few_shot_calibrated_accuracy)"),
+        # measured 59.6 % (calibrated few-shot) against 82.1 % for the weakest encoder arm at 480
+        C("prompting_below_every_encoder", "Prompting, calibrated or not, is below every encoder trained on the 480 labels.",
+          "max(zero_shot_accuracy, few_shot_accuracy, zero_shot_calibrated_accuracy, few_shot_calibrated_accuracy)"
+          " < encoder_accuracy_min"),
+        # measured 586 MB against 909 MB above the runtime: no gradients or AdamW moments for the frozen weights
+        C("lora_less_memory", "LoRA's training run adds less memory than full fine-tuning's.",
+          "lora_peak_mb < full_peak_mb"),
         # The cost the prose states as a comparison: prompting is many times slower per message.
         C("prompting_slower", "Prompting is more than five times slower per message than the encoder.",
           "prompting_infer_per_100 > 5 * encoder_infer_per_100"),
