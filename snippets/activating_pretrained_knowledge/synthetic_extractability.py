@@ -9,7 +9,7 @@ pre-trained on the same people with the same token budget:
 Both memorise their biographies (probed by reading a training biography and predicting
 each attribute value). Then both get the same QA fine-tuning on half the people. Only the
 augmented model answers for the held-out half: the single model stored the facts in a
-form that fine-tuning cannot extract.
+form that fine-tuning extracts little of.
 
     python snippets/activating_pretrained_knowledge/synthetic_extractability.py --scale ci
 """

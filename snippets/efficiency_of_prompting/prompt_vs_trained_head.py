@@ -218,8 +218,8 @@ def main(args):
                   f"prefix {run['prefix_tokens']} tokens, {1000 * run['per_query']:.1f} ms per query")
     writer = ResultsWriter(args.out, "efficiency_of_prompting/prompt_vs_trained_head", args)
     writer.metric("llm_params", sum(p.numel() for p in model.parameters()), "{:,}")
-    writer.metric("encoder_params", sum(p.numel() for p in encoder.parameters()) + head.weight.numel()
-                  + head.bias.numel(), "{:,}")  # the frozen body and its head
+    writer.metric("encoder_params", sum(p.numel() for n, p in encoder.named_parameters() if not n.startswith("pooler."))
+                  + head.weight.numel() + head.bias.numel(), "{:,}")  # the frozen body and its head ([CLS] pooler unused)
     report(writer, runs, preset, labels, len(train), len(test), len(full_test), {
         "accuracy": head_accuracy, "per_query": head_per_query, "train_seconds": training.seconds,
         "peak_mb": head_memory.peak_mb, "tokens": head_tokens})

@@ -20,8 +20,9 @@ REAL_MODEL_CLAIMS: dict[str, list[Claim]] = {
         C("knows_many_capitals", "Asked plainly, it names the right capital for at least a quarter of them.",
           "known_before >= 0.25 * n_heldout"),
         # After the gentle recipe: a large share of what the probe found known, on held-out countries...
-        C("gentle_half_of_known", "The gentle recipe answers at least half of the countries known before exactly.",
-          "gentle_exact >= 0.5 * known_before"),
+        # measured 33 of the 69 known (48 %): right answers among the known, over the known
+        C("gentle_about_half_of_known", "The gentle recipe answers about half (40-60 %) of the countries known "
+          "before exactly.", "0.4 * known_before <= gentle_exact * gentle_right_known_share <= 0.6 * known_before"),
         # ...overwhelmingly countries it already knew; unknown ones mostly stay wrong.
         C("gentle_right_where_known", "Its correct answers are overwhelmingly countries it already knew.",
           "gentle_right_known_share >= 0.85"),
@@ -53,6 +54,11 @@ REAL_MODEL_CLAIMS: dict[str, list[Claim]] = {
         C("gentle_update_small", "The gentle update is under 1 % of the adapted weights' norm, the aggressive "
           "one over twice as large.", "gentle_relative_update < 0.01 and "
           "aggressive_relative_update > 2 * gentle_relative_update"),
+        # measured 1.2 % (MLP, high rate) and 0.3 % (every layer, gentle rate) against 0.3 % gentle
+        C("update_follows_rate", "The update's size follows the rate: over twice the gentle one at the high rate "
+          "on the MLP alone, under twice it on every layer at the gentle rate.",
+          "mlp_high_lr_relative_update > 2 * gentle_relative_update and "
+          "every_layer_low_lr_relative_update < 2 * gentle_relative_update"),
         # The probes (measured, ci: free-form 69 of 125 with two phrasings, 68 with one; ranked first
         # among 5 candidates 100; by both 68; by neither 24; the gentle recipe's 36 right answers were
         # all ranked first before, and none of the 24 unknown to both became right).
@@ -64,11 +70,13 @@ REAL_MODEL_CLAIMS: dict[str, list[Claim]] = {
           "before fine-tuning.", "gentle_right_ranked_share >= 0.9"),
         C("unknown_to_both_stay_wrong", "Of the countries unknown to both probes, almost none became right.",
           "gentle_unknown_to_both_learned_share <= 0.1"),
+        C("gentle_right_few_unknown_to_both", "At most two of the gentle recipe's right answers were unknown to "
+          "both probes.", "gentle_right_unknown_to_both <= 2"),  # measured 0
         # Outside the training relation (measured, ci: 35 of 60 general facts known before; kept 20
         # gentle, 11 aggressive, 16 MLP at the high rate, 22 every layer at the gentle rate; of the
         # gentle recipe's 15 lost, 5 answered with a piece of the question).
         C("general_knowledge_costs", "Activation costs knowledge outside the training relation: the gentle "
-          "recipe keeps at most 80 % of the general facts, far less than of the capitals.",
+          "recipe keeps at most 80 % of the general facts, clearly less than of the capitals.",
           "gentle_general_kept_share <= 0.8 and gentle_general_kept_share < gentle_knowledge_kept_share - 0.1"),
         C("aggressive_costs_more_general", "The aggressive recipe keeps fewer general facts than the gentle one.",
           "aggressive_general_kept < gentle_general_kept"),
@@ -276,7 +284,7 @@ REAL_MODEL_CLAIMS: dict[str, list[Claim]] = {
         # trl's DPOTrainer on the same data and settings gets to the same place
         C("trl_loss_starts_log2", "trl's loss starts at log 2 too.", "abs(trl_loss_first - 0.6931) < 0.01"),
         C("trl_ranks_heldout", "trl ranks at least 80 % of the held-out pairs right.", "trl_accuracy_end >= 0.8"),
-        # measured: margin 15.87 vs 15.42 (3 %), final loss 0.3060 vs 0.3049 (0.3 %)
+        # measured (12 steps): margin 75.85 vs 74.70 (1.5 %), final loss 0.001 vs 0.001
         C("trl_same_margin", "trl's held-out margin is within 10 % of ours.",
           "abs(trl_margin_end - margin_end) < 0.1 * margin_end"),
         C("trl_same_loss", "trl's final training loss is within 0.01 of ours (both near zero).",
@@ -465,8 +473,8 @@ REAL_MODEL_CLAIMS: dict[str, list[Claim]] = {
         # measured (ci, one CPU): lenient 0.458 before and after on the held-out tasks (exact 0.000
         # before), one of the four held-out tasks worse; margins of one answer (0.05) and about
         # five answers (0.25) leave room for another CPU's greedy decoding
-        C("lenient_does_not_rise", "On the held-out tasks the lenient score rises by at most five points: "
-          "no new knowledge.", "unseen_lenient_after <= unseen_lenient_before + 0.05"),
+        C("lenient_does_not_rise", "Summed over the held-out tasks the lenient score rises by at most five "
+          "points.", "unseen_lenient_after <= unseen_lenient_before + 0.05"),
         C("right_output_wrapped", "Before tuning many held-out answers already held the right output, "
           "wrapped in sentences.", "unseen_lenient_before - unseen_exact_before >= 0.25"),
         C("transfer_not_free", "At least one held-out task loses lenient score after tuning.",
