@@ -77,6 +77,27 @@ def test_the_key_holds_the_device_used_and_the_result_environment(demo, monkeypa
     assert record["device"].startswith("cpu:") and record["python"]
 
 
+ASK_DEVICE = ("import sys; from fieldguide_site import execute; "
+              "print(execute.device_used('cpu'), 'torch' in sys.modules)")
+
+
+def test_the_device_is_asked_of_torch_once_and_again_when_what_decides_it_changes(tmp_path):
+    env = {**os.environ, "FIELDGUIDE_RUNS": str(tmp_path / "runs")}
+    env.pop("ATEN_CPU_CAPABILITY", None)
+
+    def ask(**extra):
+        done = subprocess.run([sys.executable, "-c", ASK_DEVICE], env={**env, **extra}, capture_output=True,
+                              text=True, check=True)
+        device, imported = done.stdout.split()
+        return device, imported == "True"
+
+    first = ask()
+    assert first[0].startswith("cpu:") and first[1]       # asked torch
+    assert ask() == (first[0], False)                     # remembered: torch not imported
+    assert ask(ATEN_CPU_CAPABILITY="default") == ("cpu:DEFAULT", True)  # a fact changed: asked again
+    assert ask() == (first[0], False)
+
+
 def test_only_library_modules_a_snippet_imports_change_its_key(tmp_path, monkeypatch):
     library = tmp_path / "fieldguide"
     (library / "data").mkdir(parents=True)

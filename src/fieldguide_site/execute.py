@@ -145,9 +145,47 @@ def distributions_digest() -> str:
     return hashlib.sha256("\n".join(names).encode()).hexdigest()
 
 
+def _device_facts(requested: str) -> str:
+    """What decides ``device_used`` and can be read without importing torch: the torch build,
+    the CPU's feature flags, the GPU driver's devices and the variables that pick a device or
+    a code path. Any change makes ``device_used`` ask torch again."""
+    def read(path: str) -> str:
+        try:
+            return Path(path).read_text(errors="replace")
+        except OSError:
+            return ""
+    try:
+        torch_build = metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        torch_build = ""
+    flags = next((line for line in read("/proc/cpuinfo").splitlines() if line.startswith(("flags", "Features"))), "")
+    gpus = sorted(p.name for p in Path("/dev").glob("nvidia*")) + sorted(p.name for p in Path("/dev").glob("dri/*"))
+    variables = {k: os.environ.get(k) for k in ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES",
+                                                "ATEN_CPU_CAPABILITY")}
+    return json.dumps([requested, sys.prefix, torch_build, platform.machine(), flags, gpus,
+                       read("/proc/driver/nvidia/version"), variables])
+
+
 @functools.lru_cache(maxsize=None)
 def device_used(requested: str) -> str:
-    """What ``--device`` resolves to here: ``cuda:<GPU name>`` or ``cpu:<kernel capability>``."""
+    """What ``--device`` resolves to here: ``cuda:<GPU name>`` or ``cpu:<kernel capability>``.
+
+    Asking torch means importing it (about a second, most of a prose-only rebuild), so the
+    answer is kept beside the runs, keyed by everything it depends on (``_device_facts``).
+    """
+    memo = runs_dir() / ".device" / hashlib.sha256(_device_facts(requested).encode()).hexdigest()[:20]
+    try:
+        return memo.read_text().strip() or _ask_torch(requested)
+    except OSError:
+        answer = _ask_torch(requested)
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        partial = memo.with_name(f"{memo.name}.{os.getpid()}.partial")
+        partial.write_text(answer)
+        os.replace(partial, memo)
+        return answer
+
+
+def _ask_torch(requested: str) -> str:
     import torch
 
     if requested in ("auto", "cuda") and torch.cuda.is_available():
