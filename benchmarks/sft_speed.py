@@ -29,7 +29,7 @@ the share of our step's CPU time spent in matrix products. The figures go to
 
     python benchmarks/sft_speed.py                     # 2-core CPU, fp32: 3 rounds, ~6 min
     python benchmarks/sft_speed.py --repeats 5 --steps 6
-    python benchmarks/sft_speed.py --smoke --steps 1 --batch-size 2   # does it run (the test)
+    python benchmarks/sft_speed.py --smoke --steps 1 --batch-size 2   # does it run (the test; loss on 8 examples)
     python benchmarks/sft_speed.py --device cuda       # GPU: bf16 autocast
 """
 
@@ -273,7 +273,9 @@ def main():
     model, tokenizer = load_causal_lm(args.model, device)
     n_params = sum(p.numel() for p in model.parameters())
     examples = [encode(tokenizer, it["prompt"], it["response"]) for it in items]
-    initial_loss = heldout_loss(model, examples, tokenizer.pad_token_id)
+    # The loss readout: the whole training set; the smoke run (does it run?) reads 8 examples.
+    readout = examples[:8] if args.smoke else examples
+    initial_loss = heldout_loss(model, readout, tokenizer.pad_token_id)
     del model
     order = [i for epoch in range(math.ceil(args.steps * args.batch_size / len(items)))
              for group in batches(list(range(len(items))), args.batch_size, seed=args.seed + epoch) for i in group]
@@ -300,7 +302,7 @@ def main():
             seconds = ends[-1] - (ends[warm - 1] if warm else 0.0)
             rates[arm].append(timed_tokens / seconds)
             if arm not in losses:  # runs are deterministic: read the loss once
-                losses[arm] = heldout_loss(model, examples, tokenizer.pad_token_id)
+                losses[arm] = heldout_loss(model, readout, tokenizer.pad_token_id)
             print(f"  round {r + 1}/{repeats} {arm:17s} {rates[arm][-1]:7.1f} tokens/s", flush=True)
             del model
     peaks.append(gemm_flops(device, torch.bfloat16 if autocast else torch.float32))
@@ -310,7 +312,8 @@ def main():
     print(f"SFT speed, full fine-tuning of {args.model} ({n_params / 1e6:.1f} M parameters) on {info['cpu']}, "
           f"{info['torch_threads']} threads, torch {info['torch']}{' (bf16 autocast)' if autocast else ' (fp32)'}: "
           f"{args.steps} steps x {args.batch_size} examples per run ({warm} warm-up), {repeats} interleaved round(s)")
-    print(f"  loss on the training set before: {initial_loss:.4f}")
+    print(f"  loss on {'the training set' if readout is examples else f'{len(readout)} training examples'} "
+          f"before: {initial_loss:.4f}")
     for arm in arms:
         s = spread(rates[arm])
         print(f"  {arm:17s} median {s['median']:7.1f} tokens/s (min {s['min']:.1f}, max {s['max']:.1f}), "

@@ -6,9 +6,9 @@ pre-training included, under a code path this machine does not use by default, a
 the claims the page states. A band too tight for another trajectory fails here, on the
 developers' machine, before it fails on a reader's. The code path is part of both the run
 key and the pre-training key, so the rerun is computed on that path and cached as its own.
+The suite's set-up (``lab_snippets_two_at_a_time`` in conftest) starts it beside the lab's
+other one-thread runs, so it uses the second core rather than running alone.
 """
-
-import torch
 
 from fieldguide_site.execute import run_snippet
 from fieldguide.claims import assert_claims
@@ -16,17 +16,9 @@ from fieldguide.claims import assert_claims
 SNIPPET = "broad_applications_fine_tuning_llms/synthetic_token_shift"  # one seed: one pre-training
 
 
-def other_code_path() -> dict[str, str]:
-    """torch's generic kernels where this machine dispatches vectorised ones; else MKL's
-    compatible code path (a machine, or a run, already on generic kernels)."""
-    if torch.backends.cpu.get_cpu_capability() != "DEFAULT":
-        return {"ATEN_CPU_CAPABILITY": "default"}
-    return {"MKL_CBWR": "COMPATIBLE"}
-
-
-def test_token_shift_claims_hold_on_another_cpu_code_path(monkeypatch):
+def test_token_shift_claims_hold_on_another_cpu_code_path(monkeypatch, other_code_path):
     own = run_snippet(SNIPPET)
-    path = other_code_path()
+    path = other_code_path
     for name, value in path.items():
         monkeypatch.setenv(name, value)
     other = run_snippet(SNIPPET)

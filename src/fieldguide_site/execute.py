@@ -166,31 +166,44 @@ def _device_facts(requested: str) -> str:
                        read("/proc/driver/nvidia/version"), variables])
 
 
-@functools.lru_cache(maxsize=None)
+_DEVICES: dict[str, str] = {}
+
+
 def device_used(requested: str) -> str:
     """What ``--device`` resolves to here: ``cuda:<GPU name>`` or ``cpu:<kernel capability>``.
 
-    Asking torch means importing it (about a second, most of a prose-only rebuild), so the
-    answer is kept beside the runs, keyed by everything it depends on (``_device_facts``).
+    Asked of torch in a fresh process, as a snippet would start: torch reads its code path
+    (``ATEN_CPU_CAPABILITY``) once, at import, so this process's torch may answer for an
+    environment it no longer has. Importing torch costs about a second (most of a prose-only
+    rebuild), so the answer is kept beside the runs, keyed by what decides it (``_device_facts``).
     """
-    memo = runs_dir() / ".device" / hashlib.sha256(_device_facts(requested).encode()).hexdigest()[:20]
+    facts = _device_facts(requested)
+    if facts in _DEVICES:
+        return _DEVICES[facts]
+    memo = runs_dir() / ".device" / hashlib.sha256(facts.encode()).hexdigest()[:20]
     try:
-        return memo.read_text().strip() or _ask_torch(requested)
+        answer = memo.read_text().strip()
     except OSError:
-        answer = _ask_torch(requested)
+        answer = ""
+    if not answer:
+        answer = subprocess.run([sys.executable, "-c", _ASK_TORCH, requested], capture_output=True, text=True,
+                                check=True).stdout.strip()
         memo.parent.mkdir(parents=True, exist_ok=True)
-        partial = memo.with_name(f"{memo.name}.{os.getpid()}.partial")
-        partial.write_text(answer)
+        handle, partial = tempfile.mkstemp(prefix=f"{memo.name}.", suffix=".partial", dir=memo.parent)
+        with os.fdopen(handle, "w") as out:  # a name of its own: threads of one process share a pid
+            out.write(answer)
         os.replace(partial, memo)
-        return answer
+    _DEVICES[facts] = answer
+    return answer
 
 
-def _ask_torch(requested: str) -> str:
-    import torch
-
-    if requested in ("auto", "cuda") and torch.cuda.is_available():
-        return f"cuda:{torch.cuda.get_device_name(0)}"
-    return f"cpu:{torch.backends.cpu.get_cpu_capability()}"
+_ASK_TORCH = """
+import sys, torch
+if sys.argv[1] in ("auto", "cuda") and torch.cuda.is_available():
+    print(f"cuda:{torch.cuda.get_device_name(0)}")
+else:
+    print(f"cpu:{torch.backends.cpu.get_cpu_capability()}")
+"""
 
 
 def result_environment() -> dict[str, str]:
