@@ -3,8 +3,15 @@
 The claims and their bands live in ``fieldguide.claims_real_models``.
 """
 
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
 from fieldguide_site.execute import run_snippet
 from fieldguide.claims import assert_claims
+
+SNIPPET = Path(__file__).resolve().parents[1] / "snippets" / "activating_pretrained_knowledge" / "smollm2_capitals.py"
 
 
 def test_smollm2_capitals_fine_tuning_activates_known_answers():
@@ -13,3 +20,15 @@ def test_smollm2_capitals_fine_tuning_activates_known_answers():
     # Before: the bare format is rare though the knowledge is there; after the gentle recipe, a large
     # share of the latent ceiling, where it knew; the aggressive recipe damages and memorises.
     assert_claims(run)
+
+
+def test_recipes_flag_takes_known_tags_and_refuses_others_before_any_work(tmp_path):
+    spec = importlib.util.spec_from_file_location("smollm2_capitals", SNIPPET)
+    snippet = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(snippet)
+    assert snippet.recipe_list("aggressive, gentle") == ["gentle", "aggressive"]  # the order of RECIPES
+    done = subprocess.run([sys.executable, str(SNIPPET), "--recipes", "gentle,harsh", "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=120)
+    errors = [line for line in done.stderr.splitlines() if "error:" in line]
+    assert done.returncode == 2 and len(errors) == 1 and "unknown recipe(s) 'gentle,harsh'" in errors[0], done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "out").exists()

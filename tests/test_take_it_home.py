@@ -286,11 +286,13 @@ def take_home() -> dict:
 
         facts, topics = write_facts(home / "facts.csv"), write_topics(home / "topics.csv")
         runs = {}
-        for tag, name, data in (("flagship", FLAGSHIP, facts), ("encoder", ENCODER, topics)):
+        # The flagship runs the two recipes a reader compares first (the crossed arms are the page's).
+        for tag, name, data, extra in (("flagship", FLAGSHIP, facts, ["--recipes", "gentle,aggressive"]),
+                                       ("encoder", ENCODER, topics, [])):
             clock = time.perf_counter()
             out = home / "runs" / tag
             done = run([python, home / "snippets" / f"{name}.py", "--scale", "ci", "--device", "cpu",
-                        "--data", data, "--out", out], home, env)
+                        "--data", data, "--out", out, *extra], home, env)
             timings[tag] = time.perf_counter() - clock
             results = json.loads((out / "results.json").read_text()) if (out / "results.json").is_file() else None
             runs[tag] = {"exit": done.returncode, "stderr": done.stderr[-3000:], "stdout": done.stdout[-3000:],
@@ -362,6 +364,7 @@ def test_flagship_activates_knowledge_on_a_set_that_is_not_capitals():
           f"mean log p(answer) {m['logprob_before']:.2f} -> {m['gentle_logprob']:.2f}")
     for key in ("exact_before", "gentle_exact", "aggressive_exact", "known_before"):
         assert 0 <= m[key] <= n
+    assert not any(k.startswith(("mlp_high_lr_", "every_layer_low_lr_")) for k in m), "--recipes ran other recipes"
     assert m["gentle_logprob"] > m["logprob_before"], "fine-tuning did not raise the desired answers' probability"
     assert "activation.svg" in " ".join(flagship["files"]) or any(f.endswith(".svg") for f in flagship["files"])
     examples = flagship["results"]["tables"]["examples"]

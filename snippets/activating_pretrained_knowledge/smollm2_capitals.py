@@ -23,8 +23,10 @@ Your own facts instead of capitals: ``--data facts.csv`` (columns question, answ
 optional aliases); each question gets the instruction "Reply with the answer only.", and
 "known before" is whether the untuned model's free-form answers name an accepted answer;
 the ranking probe's distractors are the answers of the neighbouring rows of your file.
+``--recipes gentle`` runs only the recipes you name (each one costs a fine-tune and a probe).
 """
 
+import argparse
 import re
 import time
 from dataclasses import dataclass
@@ -55,6 +57,7 @@ RECIPES = {
     "every layer, gentle lr (LoRA r=8 on every linear layer, lr 7e-4)": {
         "tag": "every_layer_low_lr", "target_modules": EVERY_LINEAR, "r": 8, "lr": 7e-4, "epochs": 3},
 }
+RECIPE_TAGS = [r["tag"] for r in RECIPES.values()]
 BARE = "What is the capital of {country}? Reply with the city name only."
 PHRASINGS = ("What is the capital of {country}?", "Which city is the capital of {country}?")
 ANSWER_ONLY = "Reply with the answer only."  # appended to each question of a --data file
@@ -258,12 +261,21 @@ def relative_update(model):
     return (delta / base) ** 0.5
 
 
+def recipe_list(text):
+    """``--recipes gentle,aggressive`` -> the tags, in the order of RECIPES."""
+    tags = [t.strip() for t in text.split(",") if t.strip()]
+    if not tags or any(t not in RECIPE_TAGS for t in tags):
+        raise argparse.ArgumentTypeError(f"unknown recipe(s) {text!r}; choose from {','.join(RECIPE_TAGS)}")
+    return [t for t in RECIPE_TAGS if t in tags]
+
+
 def count(flags):
     return sum(bool(f) for f in flags)
 
 
 def main(args):
     preset = PRESETS[args.scale]
+    recipes = {name: r for name, r in RECIPES.items() if r["tag"] in args.recipes}
     device = pick_device(args.device)
     items = load_items(args.data)  # checked in full before any model loads
     general = general_knowledge()
@@ -279,7 +291,7 @@ def main(args):
         known, ranked = before["knows"], before["ranked_first"]
         general_known = before["general_knows"]
         result = {"seed": split_seed, "n_heldout": len(heldout), "known": count(known), "before": before}
-        for name, recipe in RECIPES.items():
+        for name, recipe in recipes.items():
             model, tokenizer = load_causal_lm(args.model, device)  # fresh weights for each recipe
             started = time.perf_counter()
             tuned, losses = fine_tune(model, tokenizer, train_items, recipe, preset["batch_size"], split_seed)
@@ -336,7 +348,7 @@ def main(args):
     writer.metric("logprob_before", sum(before["logprob"]) / n, "{:.2f}")
     table = [["before fine-tuning", "0", f"{count(before['exact'])}/{n}", "-", "-",
               f"{known}/{known}", f"{general_known}/{general_known}", f"{sum(before['logprob']) / n:.2f}", "-", "-"]]
-    for name, recipe in RECIPES.items():
+    for name, recipe in recipes.items():
         tag, r = recipe["tag"], first[name]
         logprob = sum(r["after"]["logprob"]) / n
         table.append([name, f"{r['trainable']:,} ({r['trainable_share']:.2%})", f"{r['right']}/{n}",
@@ -381,29 +393,30 @@ def main(args):
                                 "named, how many it still names. Update size: the Frobenius norm of "
                                 "the LoRA update over that of the weights it adapts. The last two recipes "
                                 "each change one factor of the aggressive one.")
-    gentle, aggressive = (first[name]["after"]["bare_answer"] for name in list(RECIPES)[:2])
+    shown = list(recipes)[:2]  # the gentle and the aggressive recipe, unless --recipes chose others
     heldout = split(items, n_train, seed=first["seed"])[1]
-    examples = [[it.name, it.answer, "yes" if k else "no", b.strip()[:40], g.strip()[:30], a.strip()[:30]]
-                for it, k, b, g, a in zip(heldout, known_flags, before["bare_answer"], gentle, aggressive)][:12]
+    answers_after = zip(*[first[name]["after"]["bare_answer"] for name in shown])
+    examples = [[it.name, it.answer, "yes" if k else "no", b.strip()[:40], *[a.strip()[:30] for a in after]]
+                for it, k, b, after in zip(heldout, known_flags, before["bare_answer"], answers_after)][:12]
     writer.table("examples", ["country" if args.data is None else "question", "capital" if args.data is None
-                              else "answer", "known before", "answer before", "gentle", "aggressive"],
+                              else "answer", "known before", "answer before", *[recipes[n]["tag"] for n in shown]],
                  examples, caption=f"The first 12 held-out {noun}, answers to the bare-format question.")
-    after = [first[name]["after"] for name in list(RECIPES)[:1]]
-    writer.table("general_lost", ["general fact", "answer", "answer before", "gentle recipe"],
+    after, tag = first[shown[0]]["after"], recipes[shown[0]]["tag"]
+    writer.table("general_lost", ["general fact", "answer", "answer before", f"{tag} recipe"],
                  [[g.name, g.answer, b.strip()[:40], x.strip()[:30]]
-                  for g, k, kept, b, x in zip(general, before["general_knows"], after[0]["general_knows"],
-                                              before["general_answer"], after[0]["general_answer"]) if k and not kept][:12],
-                 caption="General facts the untuned model named but the gentle recipe no longer does (at most "
+                  for g, k, kept, b, x in zip(general, before["general_knows"], after["general_knows"],
+                                              before["general_answer"], after["general_answer"]) if k and not kept][:12],
+                 caption=f"General facts the untuned model named but the {tag} recipe no longer does (at most "
                          "12), asked plainly before and after.")
     if len(per_seed) > 1:
-        writer.table("seeds", ["split seed", "known before", *[f"{n.split(' (')[0]}: exact (known)" for n in RECIPES]],
-                     [[s["seed"], s["known"], *[f"{s[n]['right']} ({s[n]['right_known']})" for n in RECIPES]]
+        writer.table("seeds", ["split seed", "known before", *[f"{n.split(' (')[0]}: exact (known)" for n in recipes]],
+                     [[s["seed"], s["known"], *[f"{s[n]['right']} ({s[n]['right_known']})" for n in recipes]]
                       for s in per_seed], caption="Every split at this scale.")
-    plot(writer, first)
+    plot(writer, first, recipes)
     writer.save()
 
 
-def plot(writer, result):
+def plot(writer, result, recipes):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -412,8 +425,8 @@ def plot(writer, result):
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
     known = result["known"]
     unknown = result["n_heldout"] - known
-    labels = [name.split(" (")[0].replace(", ", ",\n") for name in RECIPES]
-    for i, name in enumerate(RECIPES):
+    labels = [name.split(" (")[0].replace(", ", ",\n") for name in recipes]
+    for i, name in enumerate(recipes):
         r = result[name]
         left.bar(i, r["right_known"], color="#2e7d32", label="known before, now right" if i == 0 else None)
         left.bar(i, r["right_unknown"], bottom=r["right_known"], color="#c62828",
@@ -439,4 +452,6 @@ def plot(writer, result):
 if __name__ == "__main__":
     parser = snippet_parser(__doc__.splitlines()[0], default_model="smollm2-135m-instruct", presets=PRESETS)
     add_data_flag(parser, "knowledge", "the country capitals")
+    parser.add_argument("--recipes", type=recipe_list, default=RECIPE_TAGS, metavar="TAGS",
+                        help=f"comma-separated recipes to run, of {','.join(RECIPE_TAGS)} (default: all)")
     run_main(main, parser)
