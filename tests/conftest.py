@@ -55,16 +55,36 @@ LAB_IN_PAIRS = ["activating_pretrained_knowledge/synthetic_bios_activation",
 # test_portable_results reruns this one on another CPU code path (its own pre-training, one
 # thread): it joins the pairs, in a process of its own, since the code path is the process's.
 ON_ANOTHER_CODE_PATH = "broad_applications_fine_tuning_llms/synthetic_token_shift"
+ANOTHER_CODE_PATH_RUN = """
+import sys
+from fieldguide_site.execute import SnippetFailed, run_snippet
+try:
+    run_snippet(sys.argv[1], device=sys.argv[2] or None)
+except SnippetFailed:
+    sys.exit(3)
+"""
 
 
 def another_code_path() -> dict[str, str]:
     """torch's generic kernels where this machine dispatches vectorised ones; else MKL's
     compatible code path (a machine, or a run, already on generic kernels)."""
-    import torch
+    from fieldguide_site.execute import device_used
 
-    if torch.backends.cpu.get_cpu_capability() != "DEFAULT":
+    if device_used("cpu") != "cpu:DEFAULT":
         return {"ATEN_CPU_CAPABILITY": "default"}
     return {"MKL_CBWR": "COMPATIBLE"}
+
+
+def on_the_cpu() -> str | None:
+    """The --device that runs on the CPU: the default (auto) where that is the CPU, else cpu."""
+    from fieldguide_site.execute import device_used
+
+    return "cpu" if device_used("auto").startswith("cuda:") else None
+
+
+@pytest.fixture(scope="session")
+def cpu_device() -> str | None:
+    return on_the_cpu()
 
 
 @pytest.fixture(scope="session")
@@ -91,9 +111,13 @@ def lab_snippets_two_at_a_time(request):
 
     def run(name):
         if name == "on another code path":  # the run key reads the environment: the same key as the test's
-            subprocess.run([sys.executable, "-c", "import sys; from fieldguide_site.execute import run_snippet; "
-                            "run_snippet(sys.argv[1])", ON_ANOTHER_CODE_PATH], cwd=REPO,
-                           env={**os.environ, **another_code_path()}, capture_output=True)
+            done = subprocess.run([sys.executable, "-c", ANOTHER_CODE_PATH_RUN, ON_ANOTHER_CODE_PATH,
+                                   on_the_cpu() or ""], cwd=REPO,
+                                  env={**os.environ, **another_code_path()}, capture_output=True, text=True)
+            if done.returncode not in (0, 3):  # 3: the snippet failed, for its test to report
+                import warnings
+
+                warnings.warn(f"the run on another code path could not start:\n{done.stderr[-1500:]}")
             return
         try:
             run_snippet(name)

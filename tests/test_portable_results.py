@@ -16,12 +16,12 @@ from fieldguide.claims import assert_claims
 SNIPPET = "broad_applications_fine_tuning_llms/synthetic_token_shift"  # one seed: one pre-training
 
 
-def test_token_shift_claims_hold_on_another_cpu_code_path(monkeypatch, other_code_path):
-    own = run_snippet(SNIPPET)
+def test_token_shift_claims_hold_on_another_cpu_code_path(monkeypatch, other_code_path, cpu_device):
+    own = run_snippet(SNIPPET, device=cpu_device)  # CPU code paths, on a GPU machine too
     path = other_code_path
     for name, value in path.items():
         monkeypatch.setenv(name, value)
-    other = run_snippet(SNIPPET)
+    other = run_snippet(SNIPPET, device=cpu_device)
     print(f"code path: {path}")
     assert_claims(other)
     # The rerun did take another trajectory (else this test proves nothing).

@@ -391,8 +391,9 @@ def main(args):
                                 "city when asked plainly (two phrasings, or its reply begun as a sentence). "
                                 "General facts: of the facts outside the training relation the untuned model "
                                 "named, how many it still names. Update size: the Frobenius norm of "
-                                "the LoRA update over that of the weights it adapts. The last two recipes "
-                                "each change one factor of the aggressive one.")
+                                "the LoRA update over that of the weights it adapts." + (
+                                    " The last two recipes each change one factor of the aggressive one."
+                                    if len(recipes) == len(RECIPES) else ""))
     shown = list(recipes)[:2]  # the gentle and the aggressive recipe, unless --recipes chose others
     heldout = split(items, n_train, seed=first["seed"])[1]
     answers_after = zip(*[first[name]["after"]["bare_answer"] for name in shown])

@@ -145,28 +145,43 @@ def distributions_digest() -> str:
     return hashlib.sha256("\n".join(names).encode()).hexdigest()
 
 
-def _device_facts(requested: str) -> str:
+def _read(path: str | Path) -> str:
+    try:
+        return Path(path).read_text(errors="replace")
+    except OSError:
+        return ""
+
+
+@functools.lru_cache(maxsize=None)
+def _cpu_flags() -> str:
+    """The CPU's feature flags (they do not change while a process lives)."""
+    return next((line for line in _read("/proc/cpuinfo").splitlines() if line.startswith(("flags", "Features"))), "")
+
+
+def _gpu_nodes() -> list[str]:
+    return sorted(p.name for p in Path("/dev").glob("nvidia*")) + sorted(
+        p.name for p in Path("/dev").glob("dri/*")) + (["kfd"] if Path("/dev/kfd").exists() else [])
+
+
+_DEVICE_VARIABLES = ("CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER", "NVIDIA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES",
+                     "ROCR_VISIBLE_DEVICES", "ATEN_CPU_CAPABILITY")
+
+
+def _device_facts(requested: str, env: dict[str, str]) -> str:
     """What decides ``device_used`` and can be read without importing torch: the torch build,
-    the CPU's feature flags, the GPU driver's devices and the variables that pick a device or
-    a code path. Any change makes ``device_used`` ask torch again."""
-    def read(path: str) -> str:
-        try:
-            return Path(path).read_text(errors="replace")
-        except OSError:
-            return ""
+    the CPU's feature flags, the GPU driver's devices and each GPU's model, UUID and bus, and
+    the variables that pick a device or a code path. Any change makes ``device_used`` ask again."""
     try:
         torch_build = metadata.version("torch")
     except metadata.PackageNotFoundError:
         torch_build = ""
-    flags = next((line for line in read("/proc/cpuinfo").splitlines() if line.startswith(("flags", "Features"))), "")
-    gpus = sorted(p.name for p in Path("/dev").glob("nvidia*")) + sorted(p.name for p in Path("/dev").glob("dri/*"))
-    variables = {k: os.environ.get(k) for k in ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES",
-                                                "ATEN_CPU_CAPABILITY")}
-    return json.dumps([requested, sys.prefix, torch_build, platform.machine(), flags, gpus,
-                       read("/proc/driver/nvidia/version"), variables])
+    gpus = [_read(info) for info in sorted(Path("/proc/driver/nvidia/gpus").glob("*/information"))]
+    return json.dumps([requested, sys.prefix, torch_build, platform.machine(), _cpu_flags(), _gpu_nodes(),
+                       _read("/proc/driver/nvidia/version"), gpus, {k: env.get(k) for k in _DEVICE_VARIABLES}])
 
 
 _DEVICES: dict[str, str] = {}
+_ANSWER = re.compile(r"(cpu|cuda):\S.*")
 
 
 def device_used(requested: str) -> str:
@@ -177,24 +192,35 @@ def device_used(requested: str) -> str:
     environment it no longer has. Importing torch costs about a second (most of a prose-only
     rebuild), so the answer is kept beside the runs, keyed by what decides it (``_device_facts``).
     """
-    facts = _device_facts(requested)
+    env = dict(os.environ)  # one environment for the facts and for the process that answers
+    facts = _device_facts(requested, env)
     if facts in _DEVICES:
         return _DEVICES[facts]
     memo = runs_dir() / ".device" / hashlib.sha256(facts.encode()).hexdigest()[:20]
+    answer = _read(memo).strip()
+    if not _ANSWER.fullmatch(answer):  # none kept, or a damaged file: ask again
+        asked = subprocess.run([sys.executable, "-c", _ASK_TORCH, requested], capture_output=True, text=True, env=env)
+        answer = (asked.stdout.strip().splitlines() or [""])[-1]
+        if asked.returncode != 0 or not _ANSWER.fullmatch(answer):
+            raise RuntimeError(f"could not ask torch which device --device {requested} uses (exit {asked.returncode}):"
+                               f"\n{asked.stderr.strip()[-1500:]}")
+        # A CPU answer where GPU devices exist may be a GPU that failed to start once: not kept.
+        if not (answer.startswith("cpu:") and requested != "cpu" and _gpu_nodes()):
+            _keep(memo, answer)
+    _DEVICES[facts] = answer
+    return answer
+
+
+def _keep(memo: Path, answer: str) -> None:
+    """Write the memo atomically; it only saves time, so a folder that cannot hold it is no error."""
     try:
-        answer = memo.read_text().strip()
-    except OSError:
-        answer = ""
-    if not answer:
-        answer = subprocess.run([sys.executable, "-c", _ASK_TORCH, requested], capture_output=True, text=True,
-                                check=True).stdout.strip()
         memo.parent.mkdir(parents=True, exist_ok=True)
         handle, partial = tempfile.mkstemp(prefix=f"{memo.name}.", suffix=".partial", dir=memo.parent)
         with os.fdopen(handle, "w") as out:  # a name of its own: threads of one process share a pid
             out.write(answer)
         os.replace(partial, memo)
-    _DEVICES[facts] = answer
-    return answer
+    except OSError:
+        pass
 
 
 _ASK_TORCH = """
