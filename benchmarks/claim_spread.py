@@ -1,15 +1,22 @@
-"""Spread of the activation lab's claims across seeds and CPU code paths.
+"""Spread of every claim across seeds and CPU code paths.
 
 The lab trains tiny GPTs from scratch; another CPU (other kernels, another MKL code path,
-another summation order) sends pre-training down another, equally valid trajectory. A
-claim the site states must hold on all of them, so this benchmark runs every lab snippet
-at ``ci`` scale for each chosen ``--seed`` under each CPU code path, every path in a
-fresh model cache of its own (pre-training included), and prints per claim the values
+another summation order) sends pre-training down another, equally valid trajectory. The
+real-model snippets fine-tune and probe SmolLM2 and MiniLM: there the seed draws the labels,
+the data order and the new weights. A claim the site states must hold on all of them, so this
+benchmark runs every snippet with claims at ``ci`` scale for each chosen ``--seed`` natively,
+and under each other CPU code path for the first of those seeds (``--other-path-seeds``), every
+path in a fresh model cache of its own (pre-training included), and prints per claim the values
 seen and whether its band held, and per metric the range it spans.
 
-    python benchmarks/claim_spread.py                       # all paths, seeds 0 2 4, 2 jobs
+    python benchmarks/claim_spread.py                       # every snippet, its default paths, seeds 0 2 4
+    python benchmarks/claim_spread.py --snippets llm_alignment/dpo_concise --seeds 0 2 4
     python benchmarks/claim_spread.py --paths native aten-default --seeds 0
     python benchmarks/claim_spread.py --report              # print the recorded results again
+
+Default paths: the lab (which pre-trains, so the code path changes its whole trajectory) runs
+all four; a real-model snippet runs native and AVX2 kernels (``aten-avx2``, as on most laptops).
+A snippet that reads other snippets' runs (``--sources``) reads those of the same path and seed.
 
 Each run uses one torch thread, so ``--jobs 2`` keeps both cores of a 2-core machine
 busy without slowing either run. Results are recorded in
@@ -34,7 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from fieldguide_site.execute import library_modules  # noqa: E402
-from fieldguide.claims import LAB_CLAIMS as CLAIMS, check, metric_values  # noqa: E402
+from fieldguide.claims import CLAIMS, LAB_CLAIMS, check, metric_values  # noqa: E402
 
 # Environment of each CPU code path: torch's kernel dispatch level and MKL's code path.
 PATHS = {
@@ -43,7 +50,14 @@ PATHS = {
     "aten-avx2": {"ATEN_CPU_CAPABILITY": "avx2"},
     "mkl-compatible": {"MKL_CBWR": "COMPATIBLE"},
 }
-LAB_SNIPPETS = list(CLAIMS)
+REAL_MODEL_PATHS = ["native", "aten-avx2"]
+# Snippets that read other snippets' runs: they run after those, on the runs of the same path and seed.
+READS_SOURCES = {"selecting_adaptation_strategy/compare_strategies"}
+SNIPPETS = list(CLAIMS)
+
+
+def default_paths(snippet: str) -> list[str]:
+    return list(PATHS) if snippet in LAB_CLAIMS else REAL_MODEL_PATHS
 
 
 def source_digest(snippet: str) -> str:
@@ -66,12 +80,15 @@ def run_one(work: Path, path: str, seed: int, snippet: str) -> dict:
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **PATHS[path], "FIELDGUIDE_CACHE": str(work / "cache" / path),
-               "FIELDGUIDE_TORCH_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+               "FIELDGUIDE_TORCH_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+               "PYTHONUNBUFFERED": "1"}  # one thread each: two runs share two cores without slowing each other
         started = time.perf_counter()
+        command = [sys.executable, str(REPO / "snippets" / f"{snippet}.py"), "--scale", "ci",
+                   "--device", "cpu", "--seed", str(seed), "--out", str(out)]
+        if snippet in READS_SOURCES:
+            command += ["--sources", str(work / "runs" / path / f"seed{seed}")]
         with open(out / "log.txt", "w") as log:
-            code = subprocess.call([sys.executable, str(REPO / "snippets" / f"{snippet}.py"), "--scale", "ci",
-                                    "--device", "cpu", "--seed", str(seed), "--out", str(out)],
-                                   cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+            code = subprocess.call(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
         record = {"exit": code, "seconds": round(time.perf_counter() - started, 1), "source": source}
         (out / "wall.json").write_text(json.dumps(record))
     results = json.loads((out / "results.json").read_text()) if (out / "results.json").is_file() else None
@@ -83,7 +100,7 @@ def run_one(work: Path, path: str, seed: int, snippet: str) -> dict:
 def report(runs: list[dict]) -> int:
     """Print every claim over every run, and each numeric metric's range; return the failures."""
     failures = 0
-    for snippet in LAB_SNIPPETS:
+    for snippet in SNIPPETS:
         mine = [r for r in runs if r["snippet"] == snippet and r["metrics"]]
         if not mine:
             continue
@@ -120,10 +137,13 @@ def _short(value):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--paths", nargs="+", default=list(PATHS), choices=list(PATHS))
+    parser.add_argument("--paths", nargs="+", choices=list(PATHS),
+                        help="CPU code paths (default: all four for the lab, native and aten-avx2 for real models)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 2, 4],
-                        help="--seed of each run; snippets with two ci seeds run seed and seed+1 (default: 0 2 4)")
-    parser.add_argument("--snippets", nargs="+", default=LAB_SNIPPETS, choices=LAB_SNIPPETS)
+                        help="--seed of each native run; snippets with two ci seeds run seed and seed+1 (default: 0 2 4)")
+    parser.add_argument("--other-path-seeds", nargs="+", type=int,
+                        help="--seed of the runs on the other paths (default: the lab all --seeds, real models the first)")
+    parser.add_argument("--snippets", nargs="+", default=SNIPPETS, choices=SNIPPETS)
     parser.add_argument("--jobs", type=int, default=2, help="runs at once, one torch thread each (default: 2)")
     parser.add_argument("--work", type=Path, default=REPO / ".cache" / "claim_spread",
                         help="model caches and runs (default: .cache/claim_spread)")
@@ -139,23 +159,36 @@ def main() -> int:
         return 1 if report(json.loads(args.record.read_text())["runs"]) else 0
 
     # Consecutive runs are of different paths, so two jobs never wait on one cache's pre-training.
-    tasks = [(path, seed, snippet) for seed in args.seeds for snippet in args.snippets for path in args.paths]
+    def seeds_on(path: str, snippet: str) -> list[int]:
+        if path == "native":
+            return args.seeds
+        if args.other_path_seeds is not None:
+            return args.other_path_seeds
+        return args.seeds if snippet in LAB_CLAIMS else args.seeds[:1]
+
+    tasks = [(path, seed, snippet) for seed in args.seeds for snippet in args.snippets
+             for path in (args.paths or default_paths(snippet)) if seed in seeds_on(path, snippet)]
+    later = [t for t in tasks if t[2] in READS_SOURCES]  # after the runs they read
     print(f"{len(tasks)} runs, {args.jobs} at a time, under {args.work}", flush=True)
     with ThreadPoolExecutor(args.jobs) as pool:
-        runs = list(pool.map(lambda t: run_one(args.work, *t), tasks))
+        runs = list(pool.map(lambda t: run_one(args.work, *t), [t for t in tasks if t not in later]))
+        runs += list(pool.map(lambda t: run_one(args.work, *t), later))
     args.record.parent.mkdir(parents=True, exist_ok=True)
     import platform
 
     import torch
 
     # Merge with earlier invocations: a run of the same path, seed and snippet replaces its record.
-    recorded = json.loads(args.record.read_text())["runs"] if args.record.is_file() else []
+    document = json.loads(args.record.read_text()) if args.record.is_file() else {"runs": []}
+    # Records written before runs carried their own machine share the document's one.
+    recorded = [{"machine": document.get("machine"), **r} for r in document["runs"]]
     done = {(r["path"], r["seed"], r["snippet"]) for r in runs}
+    machine = {"cpu": _cpu_name(), "cores": os.cpu_count(), "torch": torch.__version__,
+               "native_capability": torch.backends.cpu.get_cpu_capability(), "python": platform.python_version(),
+               "date": time.strftime("%Y-%m-%d")}
+    runs = [{**r, "machine": machine} for r in runs]
     runs = [r for r in recorded if (r["path"], r["seed"], r["snippet"]) not in done] + runs
-    args.record.write_text(json.dumps({
-        "machine": {"cpu": _cpu_name(), "cores": os.cpu_count(), "torch": torch.__version__,
-                    "native_capability": torch.backends.cpu.get_cpu_capability(), "python": platform.python_version()},
-        "paths": PATHS, "runs": runs}, indent=1))
+    args.record.write_text(json.dumps({"paths": PATHS, "runs": runs}, indent=1))
     failures = report(runs)
     print(f"\nrecorded in {args.record.relative_to(REPO) if args.record.is_relative_to(REPO) else args.record}")
     return 1 if failures else 0

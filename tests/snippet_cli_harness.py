@@ -114,6 +114,8 @@ def main() -> None:
     cases = {
         "bad --scale": ["--scale", "huge"],
         "bad --seed": ["--seed", "zero"],
+        "negative --seed": ["--seed", "-1"],
+        "--seed past 32 bits": ["--seed", "99999999999"],
         "--device cuda without a GPU": ["--device", "cuda"],
         "--out is a file": ["--out", str(a_file)],
         "--out under a file": ["--out", str(a_file / "out")],

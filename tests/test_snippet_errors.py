@@ -24,7 +24,9 @@ SNIPPETS = sorted(p.relative_to(REPO / "snippets").with_suffix("").as_posix()
 HARNESS = REPO / "tests" / "snippet_cli_harness.py"
 EXPECTED = {  # what the error line must say
     "bad --scale": "invalid choice: 'huge'",
-    "bad --seed": "invalid int value: 'zero'",
+    "bad --seed": "--seed must be a whole number, not 'zero'",
+    "negative --seed": "--seed must be between 0 and 4294967295, not -1",
+    "--seed past 32 bits": "--seed must be between 0 and 4294967295, not 99999999999",
     "--device cuda without a GPU": "no CUDA GPU is available",
     "--out is a file": "is a file, not a folder",
     "--out under a file": "cannot be created",
@@ -92,8 +94,8 @@ def test_bad_input_is_one_error_line_exit_2_nothing_written(name):
             problems.append(f"{case}: exit {result['exit']}, stderr {lines[-3:]}")
         elif len(errors) != 1 or EXPECTED[case] not in errors[0]:
             problems.append(f"{case}: expected one error line with {EXPECTED[case]!r}, got {lines[-3:]}")
-        elif result["out_left"]:
-            problems.append(f"{case}: --out holds {result['out_left']}")
+        elif result["out_left"] is not None:
+            problems.append(f"{case}: --out was created (holding {result['out_left']})")
         elif result.get("data_file") and result["data_file"] not in errors[0]:
             problems.append(f"{case}: the error does not name the file {result['data_file']}: {errors[0]}")
         else:

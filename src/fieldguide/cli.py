@@ -62,8 +62,23 @@ def snippet_parser(
         "--out", type=Path, default=None,
         help="folder for results.json, figures and saved models (default: runs/<snippet>)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--seed", type=seed_value, default=0,
+                        help="random seed, 0 <= seed < 2**32 (default: 0)")
     return parser
+
+
+SEED_LIMIT = 2**32  # NumPy's seeds are 32-bit; torch's and Python's take the same values
+
+
+def seed_value(text: str) -> int:
+    """``--seed``: a whole number 0 <= seed < 2**32, refused by the parser before any work."""
+    try:
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seed must be a whole number, not {text!r}") from None
+    if not 0 <= seed < SEED_LIMIT:
+        raise argparse.ArgumentTypeError(f"--seed must be between 0 and {SEED_LIMIT - 1}, not {seed}")
+    return seed
 
 
 def default_out(script: str) -> Path:
