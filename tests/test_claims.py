@@ -1,4 +1,6 @@
-"""The declared claims: bands that contain the measured spread, and the page directive."""
+"""The declared claims (``snippets/<page>/<snippet>.claims.toml``): files validated when they
+load, bands that contain the measured spread, findings apart from sanity checks, the page directive
+and the ledger."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import pytest
 
 from fieldguide_site.execute import SnippetRun, snippet_path
 from fieldguide_site import executed_results
-from fieldguide.claims import CLAIMS, LAB_CLAIMS, Claim, check
+from fieldguide.claims import CLAIMS, LAB_CLAIMS, Claim, ClaimsError, check, load_claims_file, parse_band
 from fieldguide_site.claims_ledger import anchor, badged, page_of
 
 RECORD = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "claim_spread.json"
@@ -27,23 +29,102 @@ def test_every_claim_belongs_to_a_snippet_and_reads_metrics():
         assert len({c.id for c in claims}) == len(claims), f"{snippet}: duplicate claim ids"
         for claim in claims:
             assert claim.names(), f"{snippet}/{claim.id} reads no metric"
+            assert claim.kind in ("finding", "sanity") and claim.breaks_if.strip(), f"{snippet}/{claim.id}"
+
+
+def test_every_metric_a_band_reads_is_one_its_snippet_writes():
+    """A typo in a band fails here, before any run: the names are checked against the metrics of
+    the snippet's recorded spread runs."""
+    runs = json.loads(RECORD.read_text())["runs"]
+    unknown = []
+    for snippet, claims in CLAIMS.items():
+        written = set().union(*[r["metrics"] for r in runs if r["snippet"] == snippet and r["metrics"]])
+        unknown += [f"{snippet}/{c.id}: {name}" for c in claims for name in c.names() if name not in written]
+    assert not unknown, "bands read metrics no recorded run wrote:\n" + "\n".join(unknown)
+
+
+SPREAD_NEEDED = {  # per kind of snippet: recorded runs and the code paths among them
+    "lab": (4, {"native", "aten-default", "mkl-compatible"}),
+    "real model": (4, {"native", "aten-avx2"}),
+}
 
 
 def test_bands_contain_the_recorded_spread_across_seeds_and_cpu_code_paths():
     """Every band held on every run benchmarks/claim_spread.py recorded: none is tighter than
-    the spread one machine can show (seeds and code paths), let alone another machine."""
+    the spread one machine can show (seeds and code paths), let alone another machine. Every
+    snippet with claims has at least three native seeds and one other code path."""
     runs = json.loads(RECORD.read_text())["runs"]
-    paths = {r["path"] for r in runs}
-    assert {"native", "aten-default", "mkl-compatible"} <= paths
-    missed = []
-    for snippet in LAB_CLAIMS:
+    missed, thin = [], []
+    counts = {"finding": 0, "sanity": 0}
+    for snippet, claims in CLAIMS.items():
         mine = [r for r in runs if r["snippet"] == snippet and r["metrics"]]
-        assert len(mine) >= 4, f"{snippet}: only {len(mine)} recorded runs"
+        needed, paths = SPREAD_NEEDED["lab" if snippet in LAB_CLAIMS else "real model"]
+        seeds = {r["seed"] for r in mine if r["path"] == "native"}
+        if len(mine) < needed or len(seeds) < 3 or not paths <= {r["path"] for r in mine}:
+            thin.append(f"{snippet}: {len(mine)} runs, native seeds {sorted(seeds)}, "
+                        f"paths {sorted({r['path'] for r in mine})}")
         for run in mine:
             results = {"metrics": {k: {"value": v} for k, v in run["metrics"].items()}}
             missed += [f"{snippet}/{c.id} on {run['path']} seed {run['seed']}: {values}"
                        for c, held, values in check(snippet, results) if not held]
+        for claim in claims:
+            counts[claim.kind] += 1
+    print(f"{sum(counts.values())} claims: {counts['finding']} findings, {counts['sanity']} sanity checks; "
+          f"{len(runs)} recorded runs")
+    assert not thin, "spread not recorded:\n" + "\n".join(thin)
     assert not missed, "\n".join(missed)
+
+
+def write_claims(tmp_path, body: str) -> Path:
+    path = tmp_path / "page" / "snippet.claims.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(body)
+    return path
+
+
+GOOD = '''[[claim]]
+id = "rises"
+kind = "finding"
+text = "It rises."
+band = "after - before >= 0.1"
+breaks_if = "It does not rise by 0.1."
+'''
+
+
+@pytest.mark.parametrize("body, says", [
+    (GOOD + GOOD, "claim 'rises': duplicate id"),
+    (GOOD.replace("after - before", "after -"), "claim 'rises': band 'after - >= 0.1' is not an expression"),
+    (GOOD.replace("after - before", "__import__('os').getcwd()"), "claim 'rises': band"),
+    (GOOD.replace("after - before", "after.real"), "uses 'after.real'"),
+    (GOOD.replace("after - before", "(lambda: 1)()"), "claim 'rises': band"),
+    (GOOD.replace('"finding"', '"result"'), "kind 'result' is not one of finding, sanity"),
+    (GOOD.replace('breaks_if = "It does not rise by 0.1."', ""), "claim 'rises': missing breaks_if"),
+    (GOOD.replace('breaks_if = "It does not rise by 0.1."', 'breaks_if = " "'), "non-empty string"),
+    (GOOD + 'seen = "0.2"\n', "claim 'rises': unknown field(s) seen"),
+    (GOOD.replace('"rises"', '"Rises!"'), "an id is lower-case letters"),
+    ("[[claim]\n", "not valid TOML"),
+    ("title = 'x'\n", "expected only [[claim]] tables"),
+])
+def test_a_bad_claims_file_is_one_error_naming_the_file_and_the_claim(tmp_path, body, says):
+    path = write_claims(tmp_path, body)
+    with pytest.raises(ClaimsError) as caught:
+        load_claims_file(path)
+    message = str(caught.value)
+    assert message.startswith(str(path)) and says in message and "\n" not in message, message
+
+
+def test_a_good_claims_file_loads_and_its_band_evaluates_without_eval(tmp_path):
+    (claim,) = load_claims_file(write_claims(tmp_path, GOOD))
+    assert claim.evaluate({"after": 0.5, "before": 0.2}) == (True, {"after": 0.5, "before": 0.2})
+    assert claim.evaluate({"after": 0.25, "before": 0.2})[0] is False
+    band = Claim("x", "t", 'min(a, b) > abs(-c) and not d or e == "named"')
+    assert band.evaluate({"a": 2, "b": 3, "c": 1, "d": False, "e": "x"})[0] is True
+    assert band.evaluate({"a": 2, "b": 3, "c": 1, "d": True, "e": "named"})[0] is True
+    assert band.evaluate({"a": 2, "b": 3, "c": 1, "d": True, "e": "other"})[0] is False
+    assert Claim("y", "t", "0 < a <= 1 < b").evaluate({"a": 1, "b": 2})[0] is True
+    assert Claim("z", "t", "flag is True").evaluate({"flag": True})[0] is True
+    with pytest.raises(ValueError):
+        parse_band("a if b else c")
 
 
 def test_a_claim_without_its_metric_fails_instead_of_crashing():
@@ -78,7 +159,9 @@ def test_the_built_site_has_a_ledger_and_claims_json_with_every_claim_held(built
     declared = sum(len(c) for c in CLAIMS.values())
     assert len(records) == declared
     for record in records:
-        assert set(record) >= {"page", "id", "text", "measured", "band", "held", "published", "scale", "device"}
+        assert set(record) >= {"page", "snippet", "id", "kind", "text", "measured", "band", "breaks_if", "held",
+                               "checked_on", "published", "scale", "device"}
+        assert len(record["checked_on"]) >= 4, record
         assert record["held"] is True, record
         assert record["page"] and (built_site / record["page"].replace(".md", "/index.html")).is_file(), record
         assert record["scale"] == "ci" and record["device"]

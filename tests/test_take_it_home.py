@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from fieldguide.models import _file_lock, cache_dir
+from fieldguide.models import file_lock, cache_dir
 from fieldguide_site.execute import cached_check
 
 REPO = Path(__file__).resolve().parents[1]
@@ -228,7 +228,7 @@ def fresh_venv(wheel: Path, wheels: Path, env: dict) -> tuple[Path, float]:
     venv = root / f"venv-{key}"
     python = venv / "bin" / "python"
     root.mkdir(parents=True, exist_ok=True)
-    with _file_lock(root / ".lock"):
+    with file_lock(root / ".lock"):
         if (venv / ".complete").is_file():
             return python, 0.0
         started = time.perf_counter()
@@ -302,6 +302,13 @@ def take_home() -> dict:
         timings["pipeline"] = time.perf_counter() - clock
         runs["pipeline"] = {"exit": loaded.returncode, "stderr": loaded.stderr[-2000:],
                             "answer": json.loads(loaded.stdout.strip().splitlines()[-1]) if loaded.returncode == 0 else None}
+        # The console script a plain wheel install provides, with the claims and spread record it ships.
+        console = python.parent / "fieldguide"
+        helped, checked = (run([console, "--help"], home, env),
+                           run([console, "check", home / "runs" / "encoder"], home, env))
+        runs["console"] = {"help_exit": helped.returncode, "help": helped.stdout[-2000:],
+                           "check_exit": checked.returncode, "check": checked.stdout[-6000:],
+                           "stderr": (helped.stderr + checked.stderr)[-2000:]}
         editable = run([python, "-c", "import fieldguide_site"], home, env)
         shutil.rmtree(home, ignore_errors=True)
         shutil.rmtree(guard, ignore_errors=True)
@@ -385,3 +392,16 @@ def test_encoder_trains_on_four_labels_of_your_own_and_saves_a_pipeline_classifi
     assert sorted(pipeline["answer"]["id2label"].values()) == sorted(TOPICS)
     assert set(pipeline["answer"]["predicted"]) <= set(TOPICS)
     print(f"pipeline('text-classification') labels: {pipeline['answer']['predicted']}")
+
+
+def test_the_console_script_checks_a_reader_run_with_the_claims_the_wheel_ships():
+    """``fieldguide --help`` and ``fieldguide check OUT`` after a plain wheel install, outside the
+    repository: the claims files and the spread record come from inside the wheel. The reader's
+    run is on their own 4-label data, so claims about the site's 3-label set may miss (exit 1)."""
+    console = home_data()["runs"]["console"]
+    print(console["check"][-3000:])
+    assert console["help_exit"] == 0 and "check" in console["help"], console
+    assert console["check_exit"] in (0, 1), console["stderr"]
+    assert f"{ENCODER}.py" in console["check"] and "claims held (" in console["check"]
+    assert "the site saw" in console["check"], "no spread range shown: the wheel lacks the spread record"
+    assert "the site's spread record: 0 runs" not in console["check"]

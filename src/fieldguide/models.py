@@ -8,7 +8,6 @@ safetensors folder under the cache (``$FIELDGUIDE_CACHE``, default
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
 import os
@@ -70,17 +69,12 @@ def _package_dir(spec: PackagedModel) -> Path:
     return Path(list(found.submodule_search_locations)[0])
 
 
-@contextlib.contextmanager
-def _file_lock(path: Path):
-    import fcntl
+def file_lock(path: Path):
+    """One process at a time converts a model (portable: filelock, which torch and transformers need too)."""
+    from filelock import FileLock
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return FileLock(str(path))
 
 
 def _convert_gguf(spec: PackagedModel, gguf_path: Path, target: Path) -> None:
@@ -142,7 +136,7 @@ def model_folder(name: str) -> str:
         if spec.kind == "folder":
             return str(source)
         target = cache_dir() / "models" / f"{spec.name}-{CONVERSION_FORMAT}-{_conversion_key(spec)}"
-        with _file_lock(cache_dir() / "models" / f".{spec.name}.lock"):
+        with file_lock(cache_dir() / "models" / f".{spec.name}.lock"):
             if not (target / "model.safetensors").exists():
                 _convert_gguf(spec, source, target)
         return str(target)

@@ -29,7 +29,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from fieldguide.models import _file_lock, cache_dir
+from fieldguide.models import file_lock, cache_dir
 from fieldguide.synthetic_world import World, WorldConfig
 
 
@@ -246,7 +246,7 @@ def pretrain(world: World, model_config: GPTConfig, train_config: PretrainConfig
     key = pretrain_key(world.config, model_config, train_config, device)
     folder = cache_root() / key
     model = new_model(world, model_config, train_config.seed, device)
-    with _file_lock(cache_root() / f".{key}.lock"):
+    with file_lock(cache_root() / f".{key}.lock"):
         if (folder / "model.pt").is_file():
             model.load_state_dict(torch.load(folder / "model.pt", map_location=device))
             info = json.loads((folder / "info.json").read_text())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from fieldguide.claims import CLAIMS, check
+from fieldguide.claims import CLAIMS, check, recorded_conditions
 
 
 def anchor(snippet: str, claim_id: str) -> str:
@@ -38,8 +38,10 @@ def ledger(run_snippet, docs: Path) -> list[dict]:
         for claim, held, values in check(snippet, run.results):
             rows.append({"page": page_of(snippet, docs), "snippet": snippet,
                          "anchor": anchor(snippet, claim.id) if (snippet, claim.id) in shown else None,
-                         "id": claim.id, "text": claim.text, "measured": values, "band": claim.band,
-                         "held": held, "published": claim.published, "scale": settings.get("scale"),
+                         "id": claim.id, "kind": claim.kind, "text": claim.text, "measured": values,
+                         "band": claim.band, "breaks_if": claim.breaks_if, "held": held,
+                         "checked_on": recorded_conditions(snippet),
+                         "published": claim.published, "scale": settings.get("scale"),
                          "seeds": run.results.get("metrics", {}).get("seeds", {}).get("value", settings.get("seed")),
                          "device": run.record.get("device")})
     return rows

@@ -31,7 +31,7 @@ from importlib import metadata
 from pathlib import Path
 
 from fieldguide.device import numerics_environment
-from fieldguide.models import _file_lock
+from fieldguide.models import file_lock
 from fieldguide.sources import metric_value, table_rows
 
 import fieldguide
@@ -353,7 +353,7 @@ def run_snippet(name: str, scale: str | None = None, device: str | None = None,
     args = ["--scale", scale, "--device", device, *extra_args]
     key = run_key(name, args)
     out = runs_dir() / name / key
-    with _file_lock(out.parent / f".{key}.lock"):
+    with file_lock(out.parent / f".{key}.lock"):
         if _intact(out):
             return _load(name, out, cached=True)
         if out.exists() and not quiet:
@@ -432,7 +432,7 @@ def cached_check(name: str, compute, *key_parts: str) -> dict:
         code = compute.__code__.co_code.hex() + repr(compute.__code__.co_consts)
     key = run_key(name, ["--check", code, *key_parts])
     path = runs_dir() / name / f"{key}.check.json"
-    with _file_lock(path.with_suffix(".lock")):
+    with file_lock(path.with_suffix(".lock")):
         if path.is_file():
             try:
                 return json.loads(path.read_text())

@@ -197,8 +197,9 @@ def _claim(run: SnippetRun, key: str, where: str) -> str:
     from fieldguide_site.claims_ledger import anchor
 
     band = html.escape(found[key].band)
-    return (f'<span class="fg-claim" id="{anchor(run.name, key)}" title="Checked in this build against the '
-            f'measured values">checked: <code>{band}</code> &#10003;</span>')
+    label = "checked" if found[key].kind == "finding" else "sanity check"
+    return (f'<span class="fg-claim fg-claim-{found[key].kind}" id="{anchor(run.name, key)}" title="Checked in this '
+            f'build against the measured values">{label}: <code>{band}</code> &#10003;</span>')
 
 
 _RENDERERS = {"output": _output, "table": _table, "figure": _figure, "metric": _metric, "claim": _claim}

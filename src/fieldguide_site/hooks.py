@@ -55,7 +55,8 @@ LEDGER = re.compile(r"^\{\{\s*claims_ledger\s*\}\}\s*$", re.MULTILINE)
 
 
 def claims_ledger_markdown(docs: Path, page_path: str) -> str:
-    """Every declared claim with its measured values, band and whether it held in this build."""
+    """Every declared claim, grouped by page, findings before sanity checks: its band, measured
+    values, whether it held in this build and the recorded runs its band was checked on."""
     import html
     import posixpath
 
@@ -66,18 +67,44 @@ def claims_ledger_markdown(docs: Path, page_path: str) -> str:
         return "*The claims ledger is filled in by builds that execute the snippets; this one did not.*"
     rows = claims.ledger(run_snippet, docs)
     here = posixpath.dirname(page_path)
+    findings = [r for r in rows if r["kind"] == "finding"]
+    pages = sorted({r["page"] or r["snippet"] for r in rows})
     lines = [f"{sum(r['held'] for r in rows)} of {len(rows)} claims held in this build "
              f"(scale {rows[0]['scale']}, device {rows[0]['device']}).", "",
-             "| page | claim | measured | band | held | published figure |", "|---|---|---|---|---|---|"]
-    for r in rows:
-        link = posixpath.relpath(r["page"], here or ".") if r["page"] else None
-        target = f"{link}#{r['anchor']}" if r["anchor"] else link
-        page = f"[{r['page'].rsplit('/', 1)[-1].removesuffix('.md')}]({target})" if link else r["snippet"]
-        measured = ", ".join(f"{k} = {v:.3f}" if isinstance(v, float) else f"{k} = {v}" for k, v in r["measured"].items())
-        cells = [page, r["text"], measured, f"`{r['band']}`", "yes" if r["held"] else "**no**", r["published"]]
-        lines.append("| " + " | ".join(c if i in (0, 3) else html.escape(str(c)).replace("|", "\\|")
-                                        for i, c in enumerate(cells)) + " |")
+             f"**{len(findings)} findings** (results that could have come out otherwise) and "
+             f"**{len(rows) - len(findings)} sanity checks** (true by construction: shown apart, never counted as "
+             f"results) on {len(pages)} pages. Every band was also checked on the runs of "
+             "`benchmarks/claim_spread.py` (other seeds and CPU code paths), listed per snippet as *path/seed*.", ""]
+    escape = lambda text: html.escape(str(text)).replace("|", "\\|")  # noqa: E731
+    for page in pages:
+        mine = [r for r in rows if (r["page"] or r["snippet"]) == page]
+        link = posixpath.relpath(page, here or ".") if mine[0]["page"] else None
+        title = page.rsplit("/", 1)[-1].removesuffix(".md").replace("-", " ")
+        lines += ["", f"### [{title}]({link})" if link else f"### {title}", ""]
+        for snippet in sorted({r["snippet"] for r in mine}):
+            conditions = mine[[r["snippet"] for r in mine].index(snippet)]["checked_on"]
+            lines.append(f"`{snippet}.py`: bands checked on {len(conditions)} recorded runs "
+                         f"({', '.join(conditions) or 'none'}).")
+            lines.append("")
+        for kind, heading in (("finding", "Findings"), ("sanity", "Sanity checks")):
+            group = [r for r in mine if r["kind"] == kind]
+            if not group:
+                continue
+            lines += [f"**{heading}**", "", "| claim | band and measured | held | would break if |", "|---|---|---|---|"]
+            for r in group:
+                target = f"{link}#{r['anchor']}" if link and r["anchor"] else None
+                claim = f"[{escape(r['text'])}]({target})" if target else escape(r["text"])
+                measured = ", ".join(f"{k} = {v:.3f}" if isinstance(v, float) else f"{k} = {v}"
+                                     for k, v in r["measured"].items())
+                published = f"<br>*published:* {escape(r['published'])}" if r["published"] else ""
+                lines.append(f"| {claim}{published} | `{r['band']}`<br>{escape(measured)} | "
+                             f"{'yes' if r['held'] else '**no**'} | {escape(r['breaks_if'])} |")
+            lines.append("")
     return "\n".join(lines)
+
+
+CLAIMS_JSON_FIELDS = ("page", "snippet", "id", "kind", "text", "measured", "band", "breaks_if", "held", "checked_on",
+                      "published", "scale", "device")
 
 
 def on_post_build(config):
@@ -87,15 +114,15 @@ def on_post_build(config):
     from fieldguide_site.execute import run_snippet
     from fieldguide_site import claims_ledger as claims
 
-    from fieldguide.claims import CLAIMS
+    from fieldguide.claims import CLAIMS, recorded_conditions
 
     docs = Path(config["docs_dir"])
     if executed_results.executing():
-        rows = [{k: r[k] for k in ("page", "id", "text", "measured", "band", "held", "published", "scale", "device")}
-                for r in claims.ledger(run_snippet, docs)]
+        rows = [{k: r[k] for k in CLAIMS_JSON_FIELDS} for r in claims.ledger(run_snippet, docs)]
     else:
-        rows = [{"page": claims.page_of(s, docs), "id": c.id, "text": c.text, "measured": None, "band": c.band,
-                 "held": None, "published": c.published, "scale": None, "device": None}
+        rows = [{"page": claims.page_of(s, docs), "snippet": s, "id": c.id, "kind": c.kind, "text": c.text,
+                 "measured": None, "band": c.band, "breaks_if": c.breaks_if, "held": None,
+                 "checked_on": recorded_conditions(s), "published": c.published, "scale": None, "device": None}
                 for s, cs in CLAIMS.items() for c in cs]
     (Path(config["site_dir"]) / "claims.json").write_text(json.dumps(rows, indent=1))
     downloads.write(Path(config["site_dir"]))  # every snippet as .py and .ipynb, and the wheel
