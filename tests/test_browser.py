@@ -399,3 +399,38 @@ def _read_every_page(chromium_context, site_url, built_site) -> dict:
             "summary": f"{len(paths)} pages at {SCREEN[0]} and {PHONE[0]} px, {n_figures} figures, {n_scripts} "
                        f"full scripts opened, {len(downloads)} downloads fetched in "
                        f"{time.perf_counter() - started:.1f} s"}
+
+
+def test_a_claim_mark_shows_its_band_on_hover_and_keyboard_focus_within_a_phone_screen(chromium_context, site_url):
+    """Issue 23 §2: a claim reads as a small tick in its sentence; hover, keyboard focus (Tab) or a
+    tap shows the band, the measured values and the ledger link, inside the screen at 390 px, in
+    both colour schemes."""
+    page = chromium_context.new_page()
+    try:
+        for width, height in (SCREEN, PHONE):
+            page.set_viewport_size({"width": width, "height": height})
+            page.goto(site_url + FLAGSHIP, wait_until="load")
+            mark = page.locator(".md-content .fg-claim").first
+            detail = mark.locator(".fg-claim__detail")
+            assert mark.inner_text().strip().startswith("\u2713")
+            assert not detail.is_visible(), "the band shows before anyone asks for it"
+            mark.scroll_into_view_if_needed()
+            mark.hover()
+            assert detail.is_visible() and "held in this build" in detail.inner_text()
+            page.mouse.move(0, 0)
+            mark.evaluate("m => m.blur()")
+            mark.focus()
+            assert detail.is_visible(), f"keyboard focus shows no band at {width} px"
+            assert "<code>" in detail.inner_html() and detail.locator("a[href*='claims/#claim-']").count() == 1
+            for scheme in ("default", "slate"):
+                page.evaluate(f"document.body.setAttribute('data-md-color-scheme', '{scheme}')")
+                box = detail.bounding_box()
+                assert box and box["x"] >= 0 and box["x"] + box["width"] <= width + 1, (width, scheme, box)
+                colour, background = detail.evaluate(
+                    "d => [getComputedStyle(d).color, getComputedStyle(d).backgroundColor]")
+                assert abs(_luminance(_rgb(colour)) - _luminance(_rgb(background))) > 0.5, (scheme, colour, background)
+            # Tab from the element before reaches the mark: it is in the keyboard's order.
+            mark.evaluate("m => m.blur()")
+            assert mark.get_attribute("tabindex") == "0"
+    finally:
+        page.close()

@@ -50,11 +50,12 @@ ENCODERS = {  # approach, as its snippet names it -> (short key, name in the plo
 
 
 def curve_points(run, approach=None):
-    """{n_labels: [accuracy per seed]} from one snippet's curve table (one approach of it, if given)."""
+    """{n_labels: {seed: accuracy}} from one snippet's curve table (one approach of it, if given).
+    Seed s draws the same labels in every snippet, so arms compare on the seeds they share."""
     points = {}
     for r in run.table("curve"):
         if approach is None or r["approach"] == approach:
-            points.setdefault(r["training labels"], []).append(r["test accuracy"])
+            points.setdefault(r["training labels"], {})[r["seed"]] = r["test accuracy"]
     return points
 
 
@@ -76,11 +77,13 @@ def main(args):
     if set(curves) != {key for key, _, _ in ENCODERS.values()}:
         raise FieldGuideError(f"the approach snippets' curves name {sorted(curves)}; ENCODERS expects "
                               f"{sorted(key for key, _, _ in ENCODERS.values())}")
-    mean = lambda values: sum(values) / len(values)  # noqa: E731
     counts = sorted(curves["control"])
+    # Paired: at each label count every arm is averaged over the same seeds (label draws), those all share.
+    shared = {n: sorted(set.intersection(*(set(curves[k][n]) for k in curves))) for n in counts}
+    mean = lambda key, n: sum(curves[key][n][s] for s in shared[n]) / len(shared[n])  # noqa: E731
     pretrained = [key for key in curves if key != "control"]
-    best_pretrained = {n: max(mean(curves[k][n]) for k in pretrained) for n in counts}
-    gaps = {n: best_pretrained[n] - mean(curves["control"][n]) for n in counts}
+    best_pretrained = {n: max(mean(k, n) for k in pretrained) for n in counts}
+    gaps = {n: best_pretrained[n] - mean("control", n) for n in counts}
     # --8<-- [end:gap]
     best = max(rows, key=lambda r: r[2])  # every row used at most 480 labels
     frozen, full, lora, control = (runs[s] for s in SOURCES[:4])
@@ -112,19 +115,24 @@ def main(args):
     writer.metric("pretraining_gap_min_points", 100 * min(gaps.values()), "{:.0f}")
     writer.metric("pretraining_gap_min_at", min(gaps, key=gaps.get))
     for n in counts:
-        for key, points in curves.items():
-            writer.metric(f"{key}_at_{n}", mean(points[n]), "{:.1%}")
-        writer.metric(f"best_at_{n}", max(pretrained, key=lambda k: mean(curves[k][n])))
+        writer.metric(f"shared_seeds_at_{n}", len(shared[n]), "{}")
+        for key in curves:
+            writer.metric(f"{key}_at_{n}", mean(key, n), "{:.1%}")
+            # paired differences from full fine-tuning, seed by seed: their range is the noise to read a gap against
+            differences = [curves[key][n][s] - curves["full"][n][s] for s in shared[n]]
+            writer.metric(f"{key}_minus_full_min_at_{n}", min(differences), "{:+.1%}")
+            writer.metric(f"{key}_minus_full_max_at_{n}", max(differences), "{:+.1%}")
+        writer.metric(f"best_at_{n}", max(pretrained, key=lambda k: mean(k, n)))
         writer.metric(f"gap_at_{n}", 100 * gaps[n], "{:.0f}")
-        random_start = max(mean(curves[k][n]) for k in pretrained if k != "named")  # without label sentences
-        writer.metric(f"gap_without_label_sentences_at_{n}", 100 * (random_start - mean(curves["control"][n])),
-                      "{:.0f}")
+        random_start = max(mean(k, n) for k in pretrained if k != "named")  # without label sentences
+        writer.metric(f"gap_without_label_sentences_at_{n}", 100 * (random_start - mean("control", n)), "{:.0f}")
     # One recipe, one number: the pages that report full fine-tuning with all labels report one run.
     reported = [full.metric("accuracy")] + [runs[name].metric(key) for name, key in SAME_RUN.items()]
     writer.metric("full_reported_spread", max(reported) - min(reported), "{:.2g}")
-    for n in counts:  # the spread over seeds of each curve point, to read a gap against
+    for n in counts:  # the spread over the shared seeds of each curve point, to read a gap against
         for key, points in curves.items():
-            writer.metric(f"{key}_spread_at_{n}", max(points[n]) - min(points[n]), "{:.1%}")
+            values = [points[n][s] for s in shared[n]]
+            writer.metric(f"{key}_spread_at_{n}", max(values) - min(values), "{:.1%}")
     writer.metric("seconds_all_sources", sum(runs[name].seconds for name in SOURCES), "{:.0f} s")
     print(f"best with all {counts[-1]} labels: {best[0]} ({best[2]:.1%}); pre-trained beats the control "
           f"by at least {100 * min(gaps.values()):.0f} points at every label count")
@@ -140,7 +148,7 @@ def plot(writer, curves, counts, prompting):
 
     fig, ax = plt.subplots(figsize=(9, 4.2))
     for key, label, colour in ENCODERS.values():
-        points = curves[key]
+        points = {n: list(by_seed.values()) for n, by_seed in curves[key].items()}
         xs = [n for n in counts if n in points]
         means = [sum(points[n]) / len(points[n]) for n in xs]
         ax.fill_between(xs, [min(points[n]) for n in xs], [max(points[n]) for n in xs], color=colour, alpha=0.15)
@@ -152,7 +160,7 @@ def plot(writer, curves, counts, prompting):
                        label=f"{label}, no labels (zero-shot)")
     approaches = dict.fromkeys(r["approach"] for r in prompting.table("curve"))
     for approach, style in zip(approaches, [":", "-.", "D", "s"]):
-        points = curve_points(prompting, approach)
+        points = {n: list(by_seed.values()) for n, by_seed in curve_points(prompting, approach).items()}
         short = approach.replace(" (SmolLM2-135M)", "").replace(" prompting", "")
         for n, values in points.items():
             if n == 0:  # zero-shot: no labels, a level to compare against

@@ -57,7 +57,8 @@ def render(markdown: str, page_path: str) -> str:
             raise DirectiveError(f"{where}: '{kind}' needs a name after the snippet")
         if not run_each:
             if kind == "claim":
-                return '<span class="fg-claim fg-claim--unchecked">not checked in this build</span>'
+                return _claim_mark("&#10007;", "Not checked: this preview was built without executing the snippets.",
+                                   None, page_path, unchecked=True)
             return "*(not executed)*" if kind == "metric" else f"\n*({kind} of `{name}` not executed in this build)*\n"
         if name not in runs:
             try:
@@ -196,10 +197,27 @@ def _claim(run: SnippetRun, key: str, where: str) -> str:
                              f"measured {values}: it does not hold")
     from fieldguide_site.claims_ledger import anchor
 
-    band = html.escape(found[key].band)
-    label = "checked" if found[key].kind == "finding" else "sanity check"
-    return (f'<span class="fg-claim fg-claim-{found[key].kind}" id="{anchor(run.name, key)}" title="Checked in this '
-            f'build against the measured values">{label}: <code>{band}</code> &#10003;</span>')
+    claim = found[key]
+    measured = ", ".join(f"{k} = {v:.3f}" if isinstance(v, float) else f"{k} = {v}" for k, v in values.items())
+    detail = (f"{'Finding' if claim.kind == 'finding' else 'Sanity check (true by construction)'}, held in this "
+              f"build: <code>{html.escape(claim.band)}</code>; measured {html.escape(measured)}.")
+    return _claim_mark("&#10003;", detail, anchor(run.name, key), where.split(": ", 1)[0], kind=claim.kind)
+
+
+def _claim_mark(symbol: str, detail: str, claim_anchor: str | None, page_path: str, kind: str = "finding",
+                unchecked: bool = False) -> str:
+    """A small mark in the sentence; its band, values and ledger link show on hover, focus or tap."""
+    import posixpath
+
+    folder = "" if page_path.endswith("index.md") else page_path.removesuffix(".md")
+    ledger = posixpath.relpath("claims", folder or posixpath.dirname(page_path) or ".") + "/"
+    link = f' <a href="{ledger}#{claim_anchor}">Ledger row</a>' if claim_anchor else ""
+    ident = f' id="{claim_anchor}"' if claim_anchor else ""
+    state = "fg-claim--unchecked" if unchecked else f"fg-claim--{kind}"
+    label = "claim not checked in this build" if unchecked else (
+        "claim checked in this build" if kind == "finding" else "sanity check, held in this build")
+    return (f'<span class="fg-claim {state}"{ident} tabindex="0" aria-label="{label}">{symbol}'
+            f'<span class="fg-claim__detail" role="tooltip">{detail}{link}</span></span>')
 
 
 _RENDERERS = {"output": _output, "table": _table, "figure": _figure, "metric": _metric, "claim": _claim}
