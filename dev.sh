@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # One entry point for contributors and CI.
-#   bash dev.sh serve [--no-exec]   set up (idempotent), build and serve the site on http://127.0.0.1:8000
+#   bash dev.sh serve [--no-exec|--execute]   set up (idempotent), build and serve the site on http://127.0.0.1:8000
+#                                   (results: this machine's runs, else the committed records in results/)
 #   bash dev.sh test                set up (idempotent) and run the whole test suite
 #   bash dev.sh build [--no-exec]   set up and build the site into site/ (strict)
 #   bash dev.sh setup               only set up the virtual environment in .venv
+#   bash dev.sh record              after a passing test run: commit each snippet's run to results/
 #   bash dev.sh bench               time the suite phase by phase from a clean clone (benchmarks/suite_time.py)
 #   bash dev.sh wheel               build dist/fieldguide-<version>-py3-none-any.whl (the runtime a snippet imports)
 #   bash dev.sh wheelhouse          download the runtime's pinned dependencies as wheels (setup does it too)
 # --no-exec: preview prose at once; pages then say their results were not executed.
+# --execute: re-measure every result on this machine instead of showing the committed records.
 set -euo pipefail
 cd "$(dirname "$0")"
 VENV=.venv
@@ -94,7 +97,12 @@ wheel() {
 }
 
 exec_flag() {
-    if [ "${1:-}" = "--no-exec" ]; then export FIELDGUIDE_EXECUTE=0; fi
+    case "${1:-}" in
+        "") ;;
+        --no-exec) export FIELDGUIDE_EXECUTE=0 ;;
+        --execute) export FIELDGUIDE_RECORDS=0 ;;
+        *) echo "dev.sh: error: unknown option '$1' (use --no-exec or --execute)" >&2; exit 2 ;;
+    esac
 }
 
 cmd=${1:-serve}; shift || true
@@ -104,7 +112,8 @@ case "$cmd" in
     serve) exec_flag "${1:-}"; setup; exec "$VENV/bin/mkdocs" serve --strict -a 127.0.0.1:8000 ;;
     test)  setup; browser; exec "$PY" -m pytest "$@" ;;
     bench) setup; exec "$PY" benchmarks/suite_time.py "$@" ;;
+    record) setup; exec "$PY" -m fieldguide_site.records ;;
     wheel) [ -x "$PY" ] || setup; wheel "${1:-dist}" ;;  # no set-up run inside the (offline) suite
     wheelhouse) setup ;;
-    *) echo "dev.sh: unknown command '$cmd' (use serve, test, build, setup, bench, wheel or wheelhouse)" >&2; exit 2 ;;
+    *) echo "dev.sh: unknown command '$cmd' (use serve, test, build, setup, record, bench, wheel or wheelhouse)" >&2; exit 2 ;;
 esac

@@ -142,10 +142,10 @@ def fake_run(name, metrics):
 def test_the_claim_directive_shows_the_band_and_fails_the_build_when_a_claim_does_not_hold(monkeypatch):
     name = "activating_pretrained_knowledge/synthetic_translation"
     page = f"# T\n\nIt translates. {{{{ claim {name} unlocks_heldout_pairs }}}}\n"
-    monkeypatch.setattr(executed_results, "run_snippet", lambda n: fake_run(n, {"after": 0.8}))
+    monkeypatch.setattr(executed_results, "page_run", lambda n: fake_run(n, {"after": 0.8}))
     html = executed_results.render(page, "t.md")
     assert 'class="fg-claim fg-claim--finding"' in html and "after &gt;= 0.5" in html and 'href="../claims/#' in html
-    monkeypatch.setattr(executed_results, "run_snippet", lambda n: fake_run(n, {"after": 0.3}))
+    monkeypatch.setattr(executed_results, "page_run", lambda n: fake_run(n, {"after": 0.3}))
     with pytest.raises(executed_results.DirectiveError, match="does not hold"):
         executed_results.render(page, "t.md")
     with pytest.raises(executed_results.DirectiveError, match="declares no claim"):

@@ -28,12 +28,12 @@ def badged(docs: Path) -> set[tuple[str, str]]:
     return set(re.findall(r"\{\{\s*claim\s+([\w/.-]+)\s+([\w.-]+)\s*\}\}", text))
 
 
-def ledger(run_snippet, docs: Path) -> list[dict]:
+def ledger(page_run, docs: Path) -> list[dict]:
     """One record per declared claim, from this build's runs (fields as in claims.json); a claim
     its page shows carries the anchor of its badge, a check no sentence states has none."""
     rows, shown = [], badged(docs)
     for snippet, claims in CLAIMS.items():
-        run = run_snippet(snippet)
+        run = page_run(snippet)
         settings = run.results.get("settings", {})
         for claim, held, values in check(snippet, run.results):
             rows.append({"page": page_of(snippet, docs), "snippet": snippet,

@@ -40,7 +40,7 @@ REPO = Path(__file__).resolve().parents[2]
 SNIPPETS = REPO / "snippets"
 LIBRARY = Path(fieldguide.__file__).resolve().parent  # the runtime package snippets import
 # FIELDGUIDE_* variables that do not: where things are kept, logs, and what the key holds already.
-_NOT_RESULTS = {"FIELDGUIDE_RUNS", "FIELDGUIDE_CACHE", "FIELDGUIDE_NETGUARD_LOG", "FIELDGUIDE_EXECUTE",
+_NOT_RESULTS = {"FIELDGUIDE_RUNS", "FIELDGUIDE_CACHE", "FIELDGUIDE_NETGUARD_LOG", "FIELDGUIDE_EXECUTE", "FIELDGUIDE_RECORDS",
                 "FIELDGUIDE_SCALE", "FIELDGUIDE_DEVICE"}
 
 
@@ -271,7 +271,11 @@ def code_of(path: Path) -> bytes:
     return SECTION_MARKER.sub(b"", path.read_bytes())
 
 
-def run_key(name: str, args: list[str]) -> str:
+def code_key(name: str, args: list[str]) -> str:
+    """The *code* part of a run's key: the snippet and every snippet it reads, the library modules
+    their imports reach, the library's data and the arguments. A committed record of the run
+    (``results/``) stands for the current code while this is unchanged; nothing machine-specific
+    enters it, so a clone on another machine computes the same key."""
     digest = hashlib.sha256()
     library: set[Path] = set()
     for dependency in snippet_dependencies(name):
@@ -279,13 +283,20 @@ def run_key(name: str, args: list[str]) -> str:
         digest.update(code_of(snippet_path(dependency)))
         library.update(library_modules(snippet_path(dependency)))
     for path in sorted(library) + sorted((LIBRARY / "data").glob("*")):
-        digest.update(str(path.relative_to(LIBRARY)).encode())
+        digest.update(path.relative_to(LIBRARY).as_posix().encode())
         digest.update(path.read_bytes())
-    device = args[args.index("--device") + 1] if "--device" in args else "auto"
-    digest.update(json.dumps({"args": args, "device": device_used(device), "python": platform.python_version(),
-                              "distributions": distributions_digest(), "environment": result_environment()},
-                             sort_keys=True).encode())
+    digest.update(json.dumps(args).encode())
     return digest.hexdigest()[:20]
+
+
+def run_key(name: str, args: list[str]) -> str:
+    """The full key: the code key plus what this machine adds (device used, Python, installed
+    distributions, the environment variables that change numerics)."""
+    device = args[args.index("--device") + 1] if "--device" in args else "auto"
+    return hashlib.sha256(json.dumps(
+        {"code": code_key(name, args), "device": device_used(device), "python": platform.python_version(),
+         "distributions": distributions_digest(), "environment": result_environment()},
+        sort_keys=True).encode()).hexdigest()[:20]
 
 
 def _sha256(path: Path) -> str:
@@ -345,12 +356,17 @@ def provenance(device: str, seconds: float, peak_bytes: int) -> dict:
             "seconds": round(seconds, 1), "peak_memory_bytes": peak_bytes}
 
 
-def run_snippet(name: str, scale: str | None = None, device: str | None = None,
-                extra_args: list[str] | tuple[str, ...] = (), quiet: bool = False) -> SnippetRun:
-    """Execute ``snippets/<name>.py`` (or reuse the intact cached run of the same key)."""
+def default_args(scale: str | None = None, device: str | None = None, extra_args=()) -> list[str]:
     scale = scale or os.environ.get("FIELDGUIDE_SCALE", "ci")
     device = device or os.environ.get("FIELDGUIDE_DEVICE", "auto")
-    args = ["--scale", scale, "--device", device, *extra_args]
+    return ["--scale", scale, "--device", device, *extra_args]
+
+
+def run_snippet(name: str, scale: str | None = None, device: str | None = None,
+                extra_args: list[str] | tuple[str, ...] = (), quiet: bool = False) -> SnippetRun:
+    """Execute ``snippets/<name>.py`` (or reuse the intact cached run of the same key).
+    Tests call this: a committed record never stands in for a test's run."""
+    args = default_args(scale, device, extra_args)
     key = run_key(name, args)
     out = runs_dir() / name / key
     with file_lock(out.parent / f".{key}.lock"):
@@ -359,6 +375,67 @@ def run_snippet(name: str, scale: str | None = None, device: str | None = None,
         if out.exists() and not quiet:
             print(f"fieldguide: cached run {out} does not match its run.json: running again", file=sys.stderr)
         return _run(name, args, key, out, quiet)
+
+
+# --- committed run records: each snippet's last verified run, kept in the repository --------------
+
+RECORDS = REPO / "results"
+REFRESH = "bash dev.sh test, then bash dev.sh record"
+
+
+def records_used() -> bool:
+    """The build shows committed records unless told to re-measure (dev.sh serve --execute)."""
+    from fieldguide.cli import env_flag
+
+    return env_flag("FIELDGUIDE_RECORDS", True)
+
+
+def record_folder(name: str) -> Path:
+    return RECORDS / name
+
+
+def committed_record(name: str, args: list[str] | None = None) -> SnippetRun | None:
+    """The committed record of ``name`` if it is intact and was measured on the current code."""
+    folder = record_folder(name)
+    if not _intact(folder):
+        return None
+    run = _load(name, folder, cached=True)
+    return run if run.record.get("code_key") == code_key(name, args or default_args()) else None
+
+
+def page_run(name: str) -> SnippetRun:
+    """What a page shows, in order: a fresh local run of the full key; else the committed record
+    measured on the current code (its stamp says where and when); else a new run."""
+    args = default_args()
+    out = runs_dir() / name / run_key(name, args)
+    if _intact(out):
+        return _load(name, out, cached=True)
+    if records_used():
+        record = committed_record(name, args)
+        if record is not None:
+            return record
+    return run_snippet(name)
+
+
+def write_record(name: str) -> Path:
+    """Copy this machine's run of the current full key into ``results/<name>/`` (no checkpoints:
+    the files a page reads and run.json, with the code key added)."""
+    args = default_args()
+    out = runs_dir() / name / run_key(name, args)
+    if not _intact(out):
+        raise SnippetFailed(f"no intact local run of {name} for the current code: run {REFRESH}")
+    folder = record_folder(name)
+    partial = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    for file in _checked_files(out):
+        (partial / file).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(out / file, partial / file)
+    run = json.loads((out / "run.json").read_text())
+    run["code_key"] = code_key(name, args)
+    (partial / "run.json").write_text(json.dumps(run, indent=1))
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(partial, folder)
+    return folder
 
 
 def _sources_folder(name: str, args: list[str], quiet: bool) -> Path | None:

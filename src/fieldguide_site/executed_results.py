@@ -20,7 +20,7 @@ import html
 import re
 
 from fieldguide.cli import env_flag
-from fieldguide_site.execute import SnippetFailed, SnippetRun, run_snippet, snippet_path
+from fieldguide_site.execute import SnippetFailed, SnippetRun, page_run, snippet_path
 
 DIRECTIVE = re.compile(r"\{\{\s*(output|table|figure|metric|claim)\s+([\w/.-]+)(?:\s+([\w.-]+))?\s*\}\}")
 NOT_EXECUTED = (
@@ -62,7 +62,7 @@ def render(markdown: str, page_path: str) -> str:
             return "*(not executed)*" if kind == "metric" else f"\n*({kind} of `{name}` not executed in this build)*\n"
         if name not in runs:
             try:
-                runs[name] = run_snippet(name)
+                runs[name] = page_run(name)
             except SnippetFailed as err:
                 raise DirectiveError(f"{where}: {err}") from None
         run = runs[name]
@@ -97,11 +97,12 @@ def provenance_stamp(run: SnippetRun) -> str:
     if not p:
         return ""
     commit = f"commit {p['commit']}{' + local changes' if p['local_changes'] else ''}" if p["commit"] else "no git commit"
+    recorded = "recorded run, not re-executed by this build (results/): " if run.record.get("code_key") else ""
     versions = ", ".join(f"{k} {v}" for k, v in p["versions"].items())
     seeds = run.results.get("metrics", {}).get("seeds", {}).get("value", run.results.get("settings", {}).get("seed"))
     parts = [f"ran {p['date']}", commit, p["device"], f"Python {p['python']}, {versions}",
              f"{p['seconds']:.0f} s", f"peak memory {p['peak_memory_bytes'] / 2 ** 30:.1f} GiB", f"seeds {seeds}"]
-    return f'<p class="fg-provenance">{html.escape(" · ".join(parts))}</p>\n'
+    return f'<p class="fg-provenance">{html.escape(recorded + " · ".join(parts))}</p>\n'
 
 
 def _lookup(run: SnippetRun, section: str, key: str, where: str) -> dict:

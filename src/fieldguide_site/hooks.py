@@ -60,12 +60,12 @@ def claims_ledger_markdown(docs: Path, page_path: str) -> str:
     import html
     import posixpath
 
-    from fieldguide_site.execute import run_snippet
+    from fieldguide_site.execute import page_run
     from fieldguide_site import claims_ledger as claims
 
     if not executed_results.executing():
         return "*The claims ledger is filled in by builds that execute the snippets; this one did not.*"
-    rows = claims.ledger(run_snippet, docs)
+    rows = claims.ledger(page_run, docs)
     here = posixpath.dirname(page_path)
     findings = [r for r in rows if r["kind"] == "finding"]
     pages = sorted({r["page"] or r["snippet"] for r in rows})
@@ -111,14 +111,14 @@ def on_post_build(config):
     """claims.json at the site's root: every claim, its measured values and whether it held."""
     import json
 
-    from fieldguide_site.execute import run_snippet
+    from fieldguide_site.execute import page_run
     from fieldguide_site import claims_ledger as claims
 
     from fieldguide.claims import CLAIMS, recorded_conditions
 
     docs = Path(config["docs_dir"])
     if executed_results.executing():
-        rows = [{k: r[k] for k in CLAIMS_JSON_FIELDS} for r in claims.ledger(run_snippet, docs)]
+        rows = [{k: r[k] for k in CLAIMS_JSON_FIELDS} for r in claims.ledger(page_run, docs)]
     else:
         rows = [{"page": claims.page_of(s, docs), "snippet": s, "id": c.id, "kind": c.kind, "text": c.text,
                  "measured": None, "band": c.band, "breaks_if": c.breaks_if, "held": None,
