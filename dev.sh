@@ -110,7 +110,7 @@ case "$cmd" in
     setup) setup ;;
     build) exec_flag "${1:-}"; setup; "$VENV/bin/mkdocs" build --strict ;;
     serve) exec_flag "${1:-}"; setup; exec "$VENV/bin/mkdocs" serve --strict -a 127.0.0.1:8000 ;;
-    test)  setup; browser; exec "$PY" -m pytest "$@" ;;
+    test)  setup; browser; PATH="$PWD/$VENV/bin:$PATH" exec "$PY" -m pytest "$@" ;;  # the README's blocks run as a reader types them
     bench) setup; exec "$PY" benchmarks/suite_time.py "$@" ;;
     record) setup; exec "$PY" -m fieldguide_site.records ;;
     wheel) [ -x "$PY" ] || setup; wheel "${1:-dist}" ;;  # no set-up run inside the (offline) suite

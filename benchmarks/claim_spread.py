@@ -89,7 +89,7 @@ def run_one(work: Path, path: str, seed: int, snippet: str) -> dict:
             command += ["--sources", str(work / "runs" / path / f"seed{seed}")]
         with open(out / "log.txt", "w") as log:
             code = subprocess.call(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-        record = {"exit": code, "seconds": round(time.perf_counter() - started, 1), "source": source}
+        record = {"exit": code, "seconds": round(time.perf_counter() - started, 1), "source": source, "threads": 1}
         (out / "wall.json").write_text(json.dumps(record))
     results = json.loads((out / "results.json").read_text()) if (out / "results.json").is_file() else None
     print(f"  {path:>14} seed {seed} {snippet}: exit {record['exit']}, {record['seconds']} s", flush=True)
@@ -149,6 +149,9 @@ def main() -> int:
                         help="model caches and runs (default: .cache/claim_spread)")
     parser.add_argument("--record", type=Path, default=REPO / "benchmarks" / "results" / "claim_spread.json")
     parser.add_argument("--report", action="store_true", help="only print the recorded results")
+    parser.add_argument("--import-suite-runs", action="store_true",
+                        help="record this checkout's suite runs (.cache/runs, current code, the suite's threads) as "
+                             "native seed 0 of --snippets, instead of running them again")
     args = parser.parse_args()
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
@@ -166,13 +169,39 @@ def main() -> int:
             return args.other_path_seeds
         return args.seeds if snippet in LAB_CLAIMS else args.seeds[:1]
 
-    tasks = [(path, seed, snippet) for seed in args.seeds for snippet in args.snippets
+    every_seed = sorted(set(args.seeds) | set(args.other_path_seeds or []))
+    if args.import_suite_runs:
+        runs = [suite_run(snippet) for snippet in args.snippets]
+        missing = [snippet for snippet, run in zip(args.snippets, runs) if run is None]
+        if missing:
+            print(f"error: no suite run of the current code for {', '.join(missing)}: run bash dev.sh test first",
+                  file=sys.stderr)
+            return 2
+        return record_and_report(args, runs)
+    tasks = [(path, seed, snippet) for seed in every_seed for snippet in args.snippets
              for path in (args.paths or default_paths(snippet)) if seed in seeds_on(path, snippet)]
     later = [t for t in tasks if t[2] in READS_SOURCES]  # after the runs they read
     print(f"{len(tasks)} runs, {args.jobs} at a time, under {args.work}", flush=True)
     with ThreadPoolExecutor(args.jobs) as pool:
         runs = list(pool.map(lambda t: run_one(args.work, *t), [t for t in tasks if t not in later]))
         runs += list(pool.map(lambda t: run_one(args.work, *t), later))
+    return record_and_report(args, runs)
+
+
+def suite_run(snippet: str) -> dict | None:
+    """The suite's run of ``snippet`` (default flags: --seed 0, the CPU's native path), if cached."""
+    from fieldguide_site.execute import default_args, intact_run, load_run, run_key, runs_dir
+
+    out = runs_dir() / snippet / run_key(snippet, default_args())
+    if not intact_run(out):
+        return None
+    run = load_run(snippet, out, cached=True)
+    print(f"          native seed 0 {snippet}: the suite's run, {run.seconds:.1f} s", flush=True)
+    return {"path": "native", "seed": 0, "snippet": snippet, "exit": 0, "seconds": round(run.seconds, 1),
+            "source": "suite run (bash dev.sh test)", "threads": "default", "metrics": metric_values(run.results)}
+
+
+def record_and_report(args, runs: list[dict]) -> int:
     args.record.parent.mkdir(parents=True, exist_ok=True)
     import platform
 

@@ -22,7 +22,7 @@ SNIPPETS = all_snippets()
 def test_every_snippet_has_a_current_intact_record_on_which_its_claims_hold(name):
     folder = execute.record_folder(name)
     assert (folder / "run.json").is_file(), f"no committed record of {name}: {execute.REFRESH}"
-    assert execute._intact(folder), f"results/{name} is damaged (files differ from its run.json): {execute.REFRESH}"
+    assert execute.intact_run(folder), f"results/{name} is damaged (files differ from its run.json): {execute.REFRESH}"
     recorded = json.loads((folder / "run.json").read_text())
     current = execute.code_key(name, execute.default_args())
     assert recorded.get("code_key") == current, (
@@ -58,7 +58,7 @@ def test_the_build_prefers_a_fresh_run_then_the_record_then_executes(tmp_path, m
     folder.mkdir(parents=True)
     (folder / "results.json").write_text(json.dumps({"metrics": {}, "figures": {}}))
     (folder / "stdout.txt").write_text("measured elsewhere\n")
-    sha = {f: execute._sha256(folder / f) for f in ("results.json", "stdout.txt")}
+    sha = {f: execute.file_sha256(folder / f) for f in ("results.json", "stdout.txt")}
     run_json = {"seconds": 1.0, "sha256": sha, "provenance": {"date": "2026-12-07"},
                 "code_key": execute.code_key(name, execute.default_args())}
     (folder / "run.json").write_text(json.dumps(run_json))

@@ -299,7 +299,7 @@ def run_key(name: str, args: list[str]) -> str:
         sort_keys=True).encode()).hexdigest()[:20]
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -309,11 +309,11 @@ def _checked_files(out: Path) -> list[str]:
     return ["results.json", "stdout.txt", *sorted(f["file"] for f in results.get("figures", {}).values())]
 
 
-def _intact(out: Path) -> bool:
+def intact_run(out: Path) -> bool:
     """A finished run whose files are the ones its run.json recorded."""
     try:
         recorded = json.loads((out / "run.json").read_text())["sha256"]
-        return all(recorded.get(f) == _sha256(out / f) for f in _checked_files(out))
+        return all(recorded.get(f) == file_sha256(out / f) for f in _checked_files(out))
     except (OSError, ValueError, KeyError, TypeError):
         return False
 
@@ -370,8 +370,8 @@ def run_snippet(name: str, scale: str | None = None, device: str | None = None,
     key = run_key(name, args)
     out = runs_dir() / name / key
     with file_lock(out.parent / f".{key}.lock"):
-        if _intact(out):
-            return _load(name, out, cached=True)
+        if intact_run(out):
+            return load_run(name, out, cached=True)
         if out.exists() and not quiet:
             print(f"fieldguide: cached run {out} does not match its run.json: running again", file=sys.stderr)
         return _run(name, args, key, out, quiet)
@@ -397,9 +397,9 @@ def record_folder(name: str) -> Path:
 def committed_record(name: str, args: list[str] | None = None) -> SnippetRun | None:
     """The committed record of ``name`` if it is intact and was measured on the current code."""
     folder = record_folder(name)
-    if not _intact(folder):
+    if not intact_run(folder):
         return None
-    run = _load(name, folder, cached=True)
+    run = load_run(name, folder, cached=True)
     return run if run.record.get("code_key") == code_key(name, args or default_args()) else None
 
 
@@ -408,8 +408,8 @@ def page_run(name: str) -> SnippetRun:
     measured on the current code (its stamp says where and when); else a new run."""
     args = default_args()
     out = runs_dir() / name / run_key(name, args)
-    if _intact(out):
-        return _load(name, out, cached=True)
+    if intact_run(out):
+        return load_run(name, out, cached=True)
     if records_used():
         record = committed_record(name, args)
         if record is not None:
@@ -422,7 +422,7 @@ def write_record(name: str) -> Path:
     the files a page reads and run.json, with the code key added)."""
     args = default_args()
     out = runs_dir() / name / run_key(name, args)
-    if not _intact(out):
+    if not intact_run(out):
         raise SnippetFailed(f"no intact local run of {name} for the current code: run {REFRESH}")
     folder = record_folder(name)
     partial = folder.with_name(folder.name + ".partial")
@@ -488,12 +488,12 @@ def _run_with(name: str, args: list[str], key: str, out: Path, quiet: bool) -> S
         {"command": shown, "seconds": round(seconds, 2), "key": key, "device": device_used(device),
          "python": platform.python_version(), "environment": result_environment(),
          "provenance": provenance(device, seconds, usage.ru_maxrss * 1024),
-         "sha256": {f: _sha256(partial / f) for f in _checked_files(partial)}}, indent=1))
+         "sha256": {f: file_sha256(partial / f) for f in _checked_files(partial)}}, indent=1))
     shutil.rmtree(out, ignore_errors=True)  # a damaged earlier run of this key (under the lock)
     os.replace(partial, out)
     if not quiet:
         print(f"fieldguide: done {shown} in {seconds:.1f} s", file=sys.stderr, flush=True)
-    return _load(name, out, cached=False)
+    return load_run(name, out, cached=False)
 
 
 def cached_check(name: str, compute, *key_parts: str) -> dict:
@@ -523,7 +523,7 @@ def cached_check(name: str, compute, *key_parts: str) -> dict:
         return data
 
 
-def _load(name: str, out: Path, cached: bool) -> SnippetRun:
+def load_run(name: str, out: Path, cached: bool) -> SnippetRun:
     run = json.loads((out / "run.json").read_text())
     return SnippetRun(
         name=name, out=out, stdout=(out / "stdout.txt").read_text(),
