@@ -18,8 +18,9 @@ Default paths: the lab (which pre-trains, so the code path changes its whole tra
 all four; a real-model snippet runs native and AVX2 kernels (``aten-avx2``, as on most laptops).
 A snippet that reads other snippets' runs (``--sources``) reads those of the same path and seed.
 
-Each run uses one torch thread, so ``--jobs 2`` keeps both cores of a 2-core machine
-busy without slowing either run. Results are recorded in
+The lab's runs use one torch thread each, so ``--jobs 2`` keeps both cores of a 2-core machine
+busy without slowing either run; the real-model snippets (memory-bound on two cores) run best one
+at a time on both cores: ``--jobs 1``. Results are recorded in
 ``benchmarks/results/claim_spread.json`` (the data behind the claims' bands); finished
 runs under ``--work`` are reused when the benchmark is run again.
 """
@@ -51,6 +52,7 @@ PATHS = {
     "mkl-compatible": {"MKL_CBWR": "COMPATIBLE"},
 }
 REAL_MODEL_PATHS = ["native", "aten-avx2"]
+THREADS = 1  # set from --threads
 # Snippets that read other snippets' runs: they run after those, on the runs of the same path and seed.
 READS_SOURCES = {"selecting_adaptation_strategy/compare_strategies"}
 SNIPPETS = list(CLAIMS)
@@ -79,9 +81,11 @@ def run_one(work: Path, path: str, seed: int, snippet: str) -> dict:
     else:
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True, exist_ok=True)
+        # The lab always trains on one torch thread; real-model runs take THREADS (one each when two
+        # run at once, so they share two cores without slowing each other).
         env = {**os.environ, **PATHS[path], "FIELDGUIDE_CACHE": str(work / "cache" / path),
-               "FIELDGUIDE_TORCH_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-               "PYTHONUNBUFFERED": "1"}  # one thread each: two runs share two cores without slowing each other
+               "FIELDGUIDE_TORCH_THREADS": "1", "OMP_NUM_THREADS": str(THREADS), "MKL_NUM_THREADS": str(THREADS),
+               "PYTHONUNBUFFERED": "1"}
         started = time.perf_counter()
         command = [sys.executable, str(REPO / "snippets" / f"{snippet}.py"), "--scale", "ci",
                    "--device", "cpu", "--seed", str(seed), "--out", str(out)]
@@ -89,7 +93,8 @@ def run_one(work: Path, path: str, seed: int, snippet: str) -> dict:
             command += ["--sources", str(work / "runs" / path / f"seed{seed}")]
         with open(out / "log.txt", "w") as log:
             code = subprocess.call(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-        record = {"exit": code, "seconds": round(time.perf_counter() - started, 1), "source": source, "threads": 1}
+        record = {"exit": code, "seconds": round(time.perf_counter() - started, 1), "source": source,
+                  "threads": THREADS}
         (out / "wall.json").write_text(json.dumps(record))
     results = json.loads((out / "results.json").read_text()) if (out / "results.json").is_file() else None
     print(f"  {path:>14} seed {seed} {snippet}: exit {record['exit']}, {record['seconds']} s", flush=True)
@@ -144,7 +149,9 @@ def main() -> int:
     parser.add_argument("--other-path-seeds", nargs="+", type=int,
                         help="--seed of the runs on the other paths (default: the lab all --seeds, real models the first)")
     parser.add_argument("--snippets", nargs="+", default=SNIPPETS, choices=SNIPPETS)
-    parser.add_argument("--jobs", type=int, default=2, help="runs at once, one torch thread each (default: 2)")
+    parser.add_argument("--jobs", type=int, default=2, help="runs at once (default: 2)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads of each real-model run (default: cores // jobs); the lab always uses one")
     parser.add_argument("--work", type=Path, default=REPO / ".cache" / "claim_spread",
                         help="model caches and runs (default: .cache/claim_spread)")
     parser.add_argument("--record", type=Path, default=REPO / "benchmarks" / "results" / "claim_spread.json")
@@ -155,6 +162,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
+    global THREADS
+    THREADS = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
     if args.report:
         if not args.record.is_file():
             print(f"error: no recorded results at {args.record}", file=sys.stderr)
