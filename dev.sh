@@ -6,6 +6,7 @@
 #   bash dev.sh build [--no-exec]   set up and build the site into site/ (strict)
 #   bash dev.sh setup               only set up the virtual environment in .venv
 #   bash dev.sh record              after a passing test run: commit each snippet's run to results/
+#   bash dev.sh gpu [--budget S]    on a machine with a CUDA GPU: every snippet at --scale gpu, then the SFT speed
 #   bash dev.sh bench               time the suite phase by phase from a clean clone (benchmarks/suite_time.py)
 #   bash dev.sh wheel               build dist/fieldguide-<version>-py3-none-any.whl (the runtime a snippet imports)
 #   bash dev.sh wheelhouse          download the runtime's pinned dependencies as wheels (setup does it too)
@@ -113,7 +114,8 @@ case "$cmd" in
     test)  setup; browser; PATH="$PWD/$VENV/bin:$PATH" exec "$PY" -m pytest "$@" ;;  # the README's blocks run as a reader types them
     bench) setup; exec "$PY" benchmarks/suite_time.py "$@" ;;
     record) setup; exec "$PY" -m fieldguide_site.records ;;
+    gpu)   [ -x "$PY" ] || setup; exec "$PY" benchmarks/gpu_run.py "$@" ;;  # no network on a GPU loan: reuse .venv
     wheel) [ -x "$PY" ] || setup; wheel "${1:-dist}" ;;  # no set-up run inside the (offline) suite
     wheelhouse) setup ;;
-    *) echo "dev.sh: unknown command '$cmd' (use serve, test, build, setup, record, bench, wheel or wheelhouse)" >&2; exit 2 ;;
+    *) echo "dev.sh: unknown command '$cmd' (use serve, test, build, setup, record, gpu, bench, wheel or wheelhouse)" >&2; exit 2 ;;
 esac

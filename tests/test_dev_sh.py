@@ -44,3 +44,22 @@ def test_setup_refuses_a_python_older_than_3_11(tmp_path):
 def test_setup_names_a_missing_python(tmp_path):
     result = run_setup(tmp_path, "/no/such/python3")
     assert result.returncode == 2 and "no '/no/such/python3' found" in result.stderr, result.stderr
+
+
+def test_gpu_command_on_a_machine_without_cuda_is_one_line_exit_2():
+    """bash dev.sh gpu, prepared for a GPU loan, says in one line where CUDA is missing."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU: dev.sh gpu would run")
+    result = subprocess.run(["bash", str(REPO / "dev.sh"), "gpu"], cwd=REPO, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: no CUDA GPU"), result.stderr
+
+
+def test_serve_and_build_refuse_an_unknown_option():
+    result = subprocess.run(["bash", str(REPO / "dev.sh"), "build", "--exec"], cwd=REPO, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 2 and "unknown option '--exec'" in result.stderr, result.stderr
