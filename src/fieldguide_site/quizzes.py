@@ -22,7 +22,21 @@ A quiz file holds the questions of one page::
 An explanation may show an executed result inline with ``{{ metric <snippet> <key> }}``:
 the hooks expand a page's quiz before its result directives, and the explanation is emitted
 unescaped. Options are shown in the order written, so vary where the correct one sits and
-keep options of similar length; ``tests/test_quizzes.py`` checks both across the site.
+keep options of similar length; ``tests/test_quizzes.py`` checks both, across the site, page
+by page and option by option, and fails a quiz that types a number about the site's own runs
+(show it with ``{{ metric ... }}`` or say it in words).
+
+Wrong options must not share a *tell* that singles out the correct one without the reader
+knowing the subject; ``validate`` rejects a choice question where
+
+- every wrong option is under ``LENGTH_TELL`` (60 %) of the correct option's length in
+  characters, or every wrong option is over ``1 / LENGTH_TELL`` times it (the correct one is
+  the odd one out by length);
+- every wrong option holds an absolute word (``ABSOLUTE_WORDS``: always, never, all, ...,
+  whole words, any case) and the correct option holds none.
+
+A good wrong option is a misconception a half-informed reader would pick, as long and as
+hedged as the correct one, and the explanation says why it is wrong.
 
 The rendered block is readable without JavaScript: options (or the shuffled steps) are a
 list and the answer with its explanation sits in a ``<details>`` block.
@@ -46,6 +60,13 @@ DOCS = REPO / "docs"
 DIRECTIVE = re.compile(r"^\{\{\s*quiz\s*\}\}\s*$", re.MULTILINE)
 TYPES = ("choice", "order")
 LETTERS = "ABCDEFGHIJ"
+# Tells: the correct option is the odd one out by length, or the only one without an
+# absolute claim (see the module docstring).
+LENGTH_TELL = 0.6
+ABSOLUTE_WORDS = ("always", "never", "all", "none", "only", "every", "completely", "entirely",
+                  "guaranteed", "impossible")
+# Whole words only: not "overall" or "allow", nor a hyphenated name such as all-MiniLM-L6-v2.
+ABSOLUTE = re.compile(r"(?<![\w-])(" + "|".join(ABSOLUTE_WORDS) + r")(?![\w-])", re.IGNORECASE)
 
 
 class QuizError(ValueError):
@@ -77,6 +98,44 @@ def page_title(doc: str, docs_dir: Path = DOCS) -> str:
             return str(meta["title"])
     h1 = re.search(r"^# (.+)$", text, re.MULTILINE)
     return h1.group(1).strip() if h1 else doc
+
+
+def option_tells(options: list) -> list[str]:
+    """The tells the wrong options of a choice question share, in words (empty: none).
+
+    ``options`` as in a quiz file: mappings with 'text' and one 'correct: true'."""
+    texts = [str(o.get("text", "")).strip() for o in options]
+    right = [i for i, o in enumerate(options) if o.get("correct") is True]
+    if len(right) != 1 or len(texts) < 2 or not all(texts):
+        return []  # malformed; validate reports that on its own
+    correct = texts[right[0]]
+    wrong = [t for i, t in enumerate(texts) if i != right[0]]
+    tells = []
+    if all(len(t) < LENGTH_TELL * len(correct) for t in wrong):
+        tells.append(f"every wrong option is under {LENGTH_TELL:.0%} of the correct option's length "
+                     f"({', '.join(str(len(t)) for t in wrong)} characters against {len(correct)})")
+    elif all(LENGTH_TELL * len(t) > len(correct) for t in wrong):
+        tells.append(f"every wrong option is over {1 / LENGTH_TELL:.2g} times the correct option's length "
+                     f"({', '.join(str(len(t)) for t in wrong)} characters against {len(correct)})")
+    if not ABSOLUTE.search(correct) and all(ABSOLUTE.search(t) for t in wrong):
+        words = sorted({ABSOLUTE.search(t).group(1).lower() for t in wrong})
+        tells.append(f"every wrong option holds an absolute word ({', '.join(words)}) "
+                     f"and the correct option none")
+    return tells
+
+
+def check_tells(q: dict, name: str = "quiz") -> None:
+    """Raise one QuizError naming the file, the question id and every tell its wrong
+    options share; nothing for a question without tells (or that is not a choice)."""
+    if q.get("type") != "choice" or not isinstance(q.get("options"), list):
+        return
+    if not all(isinstance(o, dict) for o in q["options"]):
+        return
+    tells = option_tells(q["options"])
+    if tells:
+        raise QuizError(f"{name}: question '{q.get('id')}': the wrong options share a tell that "
+                        f"gives the answer away: " + "; and ".join(tells)
+                        + ". Write wrong options a half-informed reader would choose.")
 
 
 def validate(data: dict, name: str = "quiz", docs_dir: Path = DOCS) -> list[str]:
@@ -119,6 +178,10 @@ def validate(data: dict, name: str = "quiz", docs_dir: Path = DOCS) -> list[str]
                 extra = {k for o in options if isinstance(o, dict) for k in o} - {"text", "correct"}
                 if extra:
                     problems.append(f"{where}: unknown option keys {sorted(extra)}")
+                try:
+                    check_tells(q, name)
+                except QuizError as err:
+                    problems.append(str(err))
         elif q.get("type") == "order":
             steps = q.get("steps")
             if not isinstance(steps, list) or len(steps) < 3:
