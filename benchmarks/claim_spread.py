@@ -15,7 +15,8 @@ seen and whether its band held, and per metric the range it spans.
     python benchmarks/claim_spread.py --report              # print the recorded results again
 
 Default paths: the lab (which pre-trains, so the code path changes its whole trajectory) runs
-all four; a real-model snippet runs native and AVX2 kernels (``aten-avx2``, as on most laptops).
+all four; a real-model snippet runs native and one other path: AVX2 kernels (``aten-avx2``, as on
+most laptops) on an AVX-512 CPU, torch's generic kernels on a CPU whose native kernels are AVX2.
 A snippet that reads other snippets' runs (``--sources``) reads those of the same path and seed.
 
 The lab's runs use one torch thread each, so ``--jobs 2`` keeps both cores of a 2-core machine
@@ -51,7 +52,6 @@ PATHS = {
     "aten-avx2": {"ATEN_CPU_CAPABILITY": "avx2"},
     "mkl-compatible": {"MKL_CBWR": "COMPATIBLE"},
 }
-REAL_MODEL_PATHS = ["native", "aten-avx2"]
 THREADS = 1  # set from --threads
 # Snippets that read other snippets' runs: they run after those, on the runs of the same path and seed.
 READS_SOURCES = {"selecting_adaptation_strategy/compare_strategies"}
@@ -59,7 +59,13 @@ SNIPPETS = list(CLAIMS)
 
 
 def default_paths(snippet: str) -> list[str]:
-    return list(PATHS) if snippet in LAB_CLAIMS else REAL_MODEL_PATHS
+    """The lab: all four. A real model: native and one other path; AVX2 kernels, unless those are
+    this CPU's native ones (then torch's generic kernels)."""
+    if snippet in LAB_CLAIMS:
+        return list(PATHS)
+    import torch
+
+    return ["native", "aten-default" if torch.backends.cpu.get_cpu_capability() == "AVX2" else "aten-avx2"]
 
 
 def source_digest(snippet: str) -> str:
