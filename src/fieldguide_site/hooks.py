@@ -94,6 +94,8 @@ def claims_ledger_markdown(docs: Path, page_path: str) -> str:
             for r in group:
                 target = f"{link}#{r['anchor']}" if link and r["anchor"] else None
                 claim = f"[{escape(r['text'])}]({target})" if target else escape(r["text"])
+                # the row's own anchor: a claim's mark on its page links here
+                claim = f'<span id="{claims.anchor(r["snippet"], r["id"])}"></span>{claim}'
                 measured = ", ".join(f"{k} = {v:.3f}" if isinstance(v, float) else f"{k} = {v}"
                                      for k, v in r["measured"].items())
                 published = f"<br>*published:* {escape(r['published'])}" if r["published"] else ""
