@@ -205,9 +205,9 @@ def main() -> int:
 
 def suite_run(snippet: str) -> dict | None:
     """The suite's run of ``snippet`` (default flags: --seed 0, the CPU's native path), if cached."""
-    from fieldguide_site.execute import default_args, intact_run, load_run, run_key, runs_dir
+    from fieldguide_site.execute import intact_run, load_run, local_run_folder
 
-    out = runs_dir() / snippet / run_key(snippet, default_args())
+    out = local_run_folder(snippet)
     if not intact_run(out):
         return None
     run = load_run(snippet, out, cached=True)

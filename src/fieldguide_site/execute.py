@@ -403,11 +403,16 @@ def committed_record(name: str, args: list[str] | None = None) -> SnippetRun | N
     return run if run.record.get("code_key") == code_key(name, args or default_args()) else None
 
 
+def local_run_folder(name: str) -> Path:
+    """Where this machine keeps its run of ``name`` with the default flags and the current code."""
+    return runs_dir() / name / run_key(name, default_args())
+
+
 def page_run(name: str) -> SnippetRun:
     """What a page shows, in order: a fresh local run of the full key; else the committed record
     measured on the current code (its stamp says where and when); else a new run."""
     args = default_args()
-    out = runs_dir() / name / run_key(name, args)
+    out = local_run_folder(name)
     if intact_run(out):
         return load_run(name, out, cached=True)
     if records_used():
@@ -420,8 +425,7 @@ def page_run(name: str) -> SnippetRun:
 def write_record(name: str) -> Path:
     """Copy this machine's run of the current full key into ``results/<name>/`` (no checkpoints:
     the files a page reads and run.json, with the code key added)."""
-    args = default_args()
-    out = runs_dir() / name / run_key(name, args)
+    out = local_run_folder(name)
     if not intact_run(out):
         raise SnippetFailed(f"no intact local run of {name} for the current code: run {REFRESH}")
     folder = record_folder(name)
@@ -431,7 +435,7 @@ def write_record(name: str) -> Path:
         (partial / file).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(out / file, partial / file)
     run = json.loads((out / "run.json").read_text())
-    run["code_key"] = code_key(name, args)
+    run["code_key"] = code_key(name, default_args())
     (partial / "run.json").write_text(json.dumps(run, indent=1))
     shutil.rmtree(folder, ignore_errors=True)
     os.replace(partial, folder)
