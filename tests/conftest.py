@@ -51,7 +51,9 @@ LAB_IN_PAIRS = ["activating_pretrained_knowledge/synthetic_bios_activation",
                 "fine_tuning_strategies/synthetic_lora_rank",
                 "evaluating_researchers_conclusion/synthetic_data_size",
                 "activating_pretrained_knowledge/synthetic_translation",
-                "broad_applications_fine_tuning_llms/synthetic_token_shift"]
+                "broad_applications_fine_tuning_llms/synthetic_token_shift",
+                "llm_alignment/synthetic_rl_pass_at_k",
+                "activating_pretrained_knowledge/synthetic_knowledge_injection"]
 # test_portable_results reruns this one on another CPU code path (its own pre-training, one
 # thread): it joins the pairs, in a process of its own, since the code path is the process's.
 ON_ANOTHER_CODE_PATH = "broad_applications_fine_tuning_llms/synthetic_token_shift"

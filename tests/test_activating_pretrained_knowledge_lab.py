@@ -19,3 +19,7 @@ def test_synthetic_extractability_augmented_biographies_extractable_single_not()
 
 def test_synthetic_translation_few_instructions_unlock_heldout_pairs():
     assert_claims(run_snippet("activating_pretrained_knowledge/synthetic_translation"))
+
+
+def test_synthetic_knowledge_injection_teaches_in_the_trained_form_at_a_cost():
+    assert_claims(run_snippet("activating_pretrained_knowledge/synthetic_knowledge_injection"))

@@ -39,3 +39,7 @@ def test_reward_model_length_bias():
     # and on the probe prefer a concise answer to another question over the rambling right one.
     assert m("n_heldout") == 10 and m("steps") == 8
     assert_claims(run)
+
+
+def test_synthetic_rl_pass_at_k_exact_reward_sharpens_spurious_rewards_do_not():
+    assert_claims(run_snippet("llm_alignment/synthetic_rl_pass_at_k"))

@@ -11,7 +11,13 @@ dozen countries in the bare format and measure, on held-out countries:
   begun as "The capital of X is", it names the right city) and a ranking probe (the right
   city is the most likely answer among it and four other capitals);
 * what it still knows afterwards, of the capitals and of 60 general facts outside the
-  training relation (landmarks, chemical symbols, authors, ...).
+  training relation (landmarks, chemical symbols, authors, ...): the free-form probe tells
+  what it still produces, the ranking probe, rerun on the capitals, whether a capital it no
+  longer names is still its most likely answer (suppressed) or not (erased).
+
+Two baselines: no training at all, the bare format shown by three answered examples in the
+prompt (in context); and the gentle recipe trained on shuffled answers (each training country
+given another's capital), which can learn the format only apart from the facts.
 
 Two recipes run side by side: a gentle one (LoRA on the MLP) and an aggressive one
 (LoRA on every linear layer at a several times higher learning rate) that damages what
@@ -56,6 +62,9 @@ RECIPES = {
         "tag": "mlp_high_lr", "target_modules": MLP, "r": 8, "lr": 3e-3, "epochs": 3},
     "every layer, gentle lr (LoRA r=8 on every linear layer, lr 7e-4)": {
         "tag": "every_layer_low_lr", "target_modules": EVERY_LINEAR, "r": 8, "lr": 7e-4, "epochs": 3},
+    # The gentle recipe on wrong answers: can the format be learned apart from the facts?
+    "gentle on shuffled answers (each training country given another's capital)": {
+        "tag": "shuffled", "target_modules": MLP, "r": 8, "lr": 7e-4, "epochs": 3, "shuffled": True},
 }
 RECIPE_TAGS = [r["tag"] for r in RECIPES.values()]
 BARE = "What is the capital of {country}? Reply with the city name only."
@@ -63,6 +72,7 @@ PHRASINGS = ("What is the capital of {country}?", "Which city is the capital of 
 ANSWER_ONLY = "Reply with the answer only."  # appended to each question of a --data file
 IN_A_SENTENCE = "Answer in one sentence."    # a --data question's second phrasing
 N_DISTRACTORS = 4  # the ranking probe: the right answer against this many others
+N_SHOTS = 3  # the in-context baseline: this many training questions, answered bare, in the prompt
 
 
 @dataclass(frozen=True)
@@ -102,19 +112,22 @@ def general_knowledge():
             for f in knowledge_facts(DATA / "general_knowledge.csv")]
 
 
-def chat_prompt(tokenizer, question):
+def chat_prompt(tokenizer, question, shots=()):
+    """The chat template around ``question``, after earlier turns ``shots``: (question, answer) pairs."""
+    turns = [turn for q, a in shots for turn in ({"role": "user", "content": q}, {"role": "assistant", "content": a})]
     return tokenizer.apply_chat_template(
-        [{"role": "user", "content": question}], tokenize=False, add_generation_prompt=True)
+        [*turns, {"role": "user", "content": question}], tokenize=False, add_generation_prompt=True)
 
 
 @torch.no_grad()
-def ask(model, tokenizer, questions, max_new_tokens, answer_starts=None, batch_size=64):
+def ask(model, tokenizer, questions, max_new_tokens, answer_starts=None, batch_size=64, shots=()):
     """Greedy answers, batched with left padding; ``answer_starts`` pre-fills each reply."""
     tokenizer.padding_side = "left"
     starts = answer_starts or [""] * len(questions)
     answers = []
     for i in range(0, len(questions), batch_size):
-        prompts = [chat_prompt(tokenizer, q) + a for q, a in zip(questions[i:i + batch_size], starts[i:i + batch_size])]
+        prompts = [chat_prompt(tokenizer, q, shots) + a
+                   for q, a in zip(questions[i:i + batch_size], starts[i:i + batch_size])]
         batch = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
         batch = batch.to(model.device)
         output = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False,
@@ -281,44 +294,76 @@ def main(args):
     general = general_knowledge()
     n_train = preset["n_train"] if args.data is None else min(preset["n_train"], len(items) // 2)
     writer = ResultsWriter(args.out, "activating_pretrained_knowledge/smollm2_capitals", args)
-    rows, per_seed = [], []
+    per_seed = []
     for split_seed in preset["split_seeds"]:
         seed_everything(args.seed + split_seed)
         train_items, heldout = split(items, n_train, seed=split_seed)
         model, tokenizer = load_causal_lm(args.model, device)
         before = measure(model, tokenizer, heldout, general)
         before["ranked_first"] = ranked_first(model, tokenizer, heldout)
-        known, ranked = before["knows"], before["ranked_first"]
-        general_known = before["general_knows"]
-        result = {"seed": split_seed, "n_heldout": len(heldout), "known": count(known), "before": before}
+        # No training at all: the bare format shown by a few answered training questions in the prompt.
+        shots = [(it.bare, it.answer) for it in train_items[:N_SHOTS]]
+        in_context = ask(model, tokenizer, [it.bare for it in heldout], max_new_tokens=10, shots=shots)
+        before["in_context_exact"] = [is_bare_match(a, it) for a, it in zip(in_context, heldout)]
+        result = {"seed": split_seed, "n_heldout": len(heldout), "known": count(before["knows"]), "before": before}
         for name, recipe in recipes.items():
             model, tokenizer = load_causal_lm(args.model, device)  # fresh weights for each recipe
-            started = time.perf_counter()
-            tuned, losses = fine_tune(model, tokenizer, train_items, recipe, preset["batch_size"], split_seed)
-            seconds = time.perf_counter() - started
-            trainable = sum(p.numel() for p in tuned.parameters() if p.requires_grad)
-            total = sum(p.numel() for p in tuned.parameters())
-            after = measure(tuned, tokenizer, heldout, general)
-            right = after["exact"]
-            result[name] = {
-                "after": after, "losses": losses, "seconds": seconds,
-                "trainable": trainable, "trainable_share": trainable / total,
-                "relative_update": relative_update(tuned),
-                "right": count(right),
-                "right_known": count(r and k for r, k in zip(right, known)),
-                "right_unknown": count(r and not k for r, k in zip(right, known)),
-                "right_ranked": count(r and f for r, f in zip(right, ranked)),
-                "right_unknown_to_both": count(r and not k and not f for r, k, f in zip(right, known, ranked)),
-                "knowledge_kept": count(a and k for a, k in zip(after["knows"], known)),
-                "general_kept": count(a and k for a, k in zip(after["general_knows"], general_known)),
-                "general_echoes": count(k and not a and echoes_the_question(x, g) for a, k, x, g in zip(
-                    after["general_knows"], general_known, after["general_answer"], general)),
-                "train_exact": count(is_bare_match(a, it) for a, it in zip(ask(
-                    tuned, tokenizer, [it.bare for it in train_items], 10), train_items)),
-            }
+            trained_on = shuffled(train_items) if recipe.get("shuffled") else train_items
+            result[name] = run_recipe(model, tokenizer, trained_on, heldout, general, before, recipe,
+                                      preset["batch_size"], split_seed)
         per_seed.append(result)
+    summary(writer, args, per_seed, recipes, items, general, n_train, device)
+    writer.save()
 
-    # Report the first split in detail; other splits (gpu scale) go into the seed table.
+
+def shuffled(items):
+    """The same questions, each answered with the next item's answer: every answer wrong, the format kept."""
+    return [Item(**{**vars(it), "answer": nxt.answer, "accepted": (nxt.answer,)})
+            for it, nxt in zip(items, items[1:] + items[:1])]
+
+
+def run_recipe(model, tokenizer, train_items, heldout, general, before, recipe, batch_size, seed):
+    """Fine-tune with one recipe, probe again, and count what changed against ``before``."""
+    started = time.perf_counter()
+    tuned, losses = fine_tune(model, tokenizer, train_items, recipe, batch_size, seed)
+    seconds = time.perf_counter() - started
+    trainable = sum(p.numel() for p in tuned.parameters() if p.requires_grad)
+    after = measure(tuned, tokenizer, heldout, general)
+    after["ranked_first"] = ranked_first(tuned, tokenizer, heldout)  # suppressed, or erased?
+    right, known, ranked = after["exact"], before["knows"], before["ranked_first"]
+    lost = [k and not a for k, a in zip(known, after["knows"])]  # known before, no longer produced
+    return {
+        "after": after, "losses": losses, "seconds": seconds,
+        "trainable": trainable, "trainable_share": trainable / sum(p.numel() for p in tuned.parameters()),
+        "relative_update": relative_update(tuned),
+        "right": count(right),
+        "right_known": count(r and k for r, k in zip(right, known)),
+        "right_unknown": count(r and not k for r, k in zip(right, known)),
+        "right_ranked": count(r and f for r, f in zip(right, ranked)),
+        "right_unknown_to_both": count(r and not k and not f for r, k, f in zip(right, known, ranked)),
+        "knowledge_kept": count(a and k for a, k in zip(after["knows"], known)),
+        "lost_still_ranked": count(x and f for x, f in zip(lost, after["ranked_first"])),
+        "ranked_kept": count(f and g for f, g in zip(ranked, after["ranked_first"])),
+        "general_kept": count(a and k for a, k in zip(after["general_knows"], before["general_knows"])),
+        "general_echoes": count(k and not a and echoes_the_question(x, g) for a, k, x, g in zip(
+            after["general_knows"], before["general_knows"], after["general_answer"], general)),
+        "train_exact": count(is_bare_match(a, it) for a, it in zip(ask(
+            tuned, tokenizer, [it.bare for it in train_items], 10), train_items)),
+    }
+
+
+def wilson(k, n, z=1.96):
+    """95 % Wilson score interval for k successes in n trials (sound at small n and near 0 or 1)."""
+    if n == 0:
+        return 0.0, 1.0
+    p, spread = k / n, z * ((k / n) * (1 - k / n) / n + z * z / (4 * n * n)) ** 0.5
+    centre, scale = p + z * z / (2 * n), 1 + z * z / n
+    return (centre - spread) / scale, (centre + spread) / scale
+
+
+def summary(writer, args, per_seed, recipes, items, general, n_train, device):
+    """Print, tabulate and plot the first split in detail (the metrics the page reads); other splits
+    (gpu scale) go into the seed table."""
     first = per_seed[0]
     n, known, unknown = first["n_heldout"], first["known"], first["n_heldout"] - first["known"]
     before = first["before"]
@@ -345,9 +390,17 @@ def main(args):
     writer.metric("n_general", n_general)
     writer.metric("general_known_before", general_known)
     writer.metric("exact_before", count(before["exact"]))
+    writer.metric("known_share_before", known / n, "{:.0%}")  # the base rate a recipe's right answers are read against
+    writer.metric("in_context_exact", count(before["in_context_exact"]))
+    writer.metric("n_shots", N_SHOTS)
     writer.metric("logprob_before", sum(before["logprob"]) / n, "{:.2f}")
+    in_context = before["in_context_exact"]
     table = [["before fine-tuning", "0", f"{count(before['exact'])}/{n}", "-", "-",
-              f"{known}/{known}", f"{general_known}/{general_known}", f"{sum(before['logprob']) / n:.2f}", "-", "-"]]
+              f"{known}/{known}", f"{general_known}/{general_known}", f"{sum(before['logprob']) / n:.2f}", "-", "-"],
+             [f"no fine-tuning, {N_SHOTS} answered examples in the prompt", "0", f"{count(in_context)}/{n}",
+              f"{count(c and k for c, k in zip(in_context, known_flags))}/{count(in_context)}",
+              f"{count(c and not k for c, k in zip(in_context, known_flags))}/{unknown}", "-", "-", "-", "-", "-"]]
+    print(f"  in context ({N_SHOTS} answered examples in the prompt, no training): exact {count(in_context)}/{n}")
     for name, recipe in recipes.items():
         tag, r = recipe["tag"], first[name]
         logprob = sum(r["after"]["logprob"]) / n
@@ -375,12 +428,20 @@ def main(args):
         writer.metric(f"{tag}_trainable", r["trainable"], "{:,}")
         writer.metric(f"{tag}_trainable_share", r["trainable_share"], "{:.2%}")
         writer.metric(f"{tag}_train_exact", r["train_exact"] / n_train, "{:.0%}")
+        for group, k, size in (("known", r["right_known"], known), ("unknown", r["right_unknown"], unknown)):
+            low, high = wilson(k, size)  # P(right | known before) and P(right | unknown before)
+            writer.metric(f"{tag}_p_right_{group}", k / max(size, 1), "{:.0%}")
+            writer.metric(f"{tag}_p_right_{group}_lo", low, "{:.0%}")
+            writer.metric(f"{tag}_p_right_{group}_hi", high, "{:.0%}")
+        writer.metric(f"{tag}_lost_still_ranked", r["lost_still_ranked"])
+        writer.metric(f"{tag}_ranked_kept_share", r["ranked_kept"] / max(n_ranked, 1), "{:.0%}")
         writer.metric(f"{tag}_seconds", r["seconds"], "{:.0f} s")
         writer.metric(f"{tag}_relative_update", r["relative_update"], "{:.1%}")
         print(f"  {name}: update {r['relative_update']:.1%} of |W0|, exact {r['right']}/{n} "
               f"({r['right_known']} of them known before, "
               f"{r['right_unknown']} of {unknown} unknown; {r['right_ranked']} ranked first before), free-form "
-              f"knowledge kept {r['knowledge_kept']}/{known}, general facts kept {r['general_kept']}/{general_known}, "
+              f"knowledge kept {r['knowledge_kept']}/{known} (of the rest, {r['lost_still_ranked']} still ranked "
+              f"first), ranked first kept {r['ranked_kept']}/{n_ranked}, general facts kept {r['general_kept']}/{general_known}, "
               f"mean log p(answer) {logprob:.2f}, "
               f"trainable {r['trainable']:,} ({r['trainable_share']:.2%}), {r['seconds']:.0f} s")
     writer.table("summary", ["model", "trainable parameters", "held-out exact match (bare)",
@@ -392,7 +453,8 @@ def main(args):
                                 "General facts: of the facts outside the training relation the untuned model "
                                 "named, how many it still names. Update size: the Frobenius norm of "
                                 "the LoRA update over that of the weights it adapts." + (
-                                    " The last two recipes each change one factor of the aggressive one."
+                                    " The third and fourth recipes each change one factor of the aggressive "
+                                    "one; the last trains the gentle one on wrong answers."
                                     if len(recipes) == len(RECIPES) else ""))
     shown = list(recipes)[:2]  # the gentle and the aggressive recipe, unless --recipes chose others
     heldout = split(items, n_train, seed=first["seed"])[1]
@@ -414,7 +476,6 @@ def main(args):
                      [[s["seed"], s["known"], *[f"{s[n]['right']} ({s[n]['right_known']})" for n in recipes]]
                       for s in per_seed], caption="Every split at this scale.")
     plot(writer, first, recipes)
-    writer.save()
 
 
 def plot(writer, result, recipes):

@@ -1,7 +1,7 @@
 """One pre-trained encoder, several applications, no training at all.
 
 all-MiniLM-L6-v2 turns each customer message into a 384-number vector. With nothing but
-those vectors and cosine similarity we run three different applications on the
+those vectors and cosine similarity we run four different applications on the
 customer-sentiment set and measure each against chance:
 
 * semantic search: a query in plain words finds messages about it;
@@ -9,6 +9,7 @@ customer-sentiment set and measure each against chance:
   of its most similar training message;
 * sentiment by k nearest neighbours: the majority label among the 5 most similar
   training messages;
+* sentiment by nearest centroid: the label whose mean training vector is most similar;
 * clustering: k-means groups all messages; how pure are the groups by domain?
 
     python snippets/applications_of_ptms/one_encoder_many_uses.py --scale ci
@@ -131,9 +132,13 @@ def main(args):
     neighbours = similarity.topk(min(settings["k_neighbours"], len(train)), dim=1).indices
     votes = F.one_hot(train_y[neighbours], len(labels)).sum(1)
     sentiment = (votes.argmax(1) == test_y).float().mean().item()
+
+    # 4. Sentiment again: the label whose centroid (mean training vector) is most similar.
+    centroids = F.normalize(torch.stack([train_v[train_y == c].mean(0) for c in range(len(labels))]), dim=-1)
+    centroid_sentiment = ((test_v @ centroids.T).argmax(1) == test_y).float().mean().item()
     # --8<-- [end:idea]
 
-    # 4. Clustering: k-means with one cluster per domain; purity = share in the cluster's top domain.
+    # 5. Clustering: k-means with one cluster per domain; purity = share in the cluster's top domain.
     domains = sorted({r["domain"] for r in data})
     assign = kmeans(vectors, len(domains), settings["kmeans_restarts"], args.seed)
     def purity_of(groups):
@@ -153,6 +158,9 @@ def main(args):
         [f"{'sentiment' if args.data is None else 'label'}, {len(labels)} classes",
          f"vote of the {min(settings['k_neighbours'], len(train))} nearest training messages", f"{sentiment:.1%}",
          f"{1 / len(labels):.1%}"],
+        [f"{'sentiment' if args.data is None else 'label'}, {len(labels)} classes",
+         "the label of the nearest centroid (mean training vector)", f"{centroid_sentiment:.1%}",
+         f"{1 / len(labels):.1%}"],
         [f"clustering into {len(domains)} groups", f"k-means; purity by {group}", f"{purity:.1%}",
          f"{random_purity:.1%} (random groups, same sizes)"],
     ]
@@ -163,6 +171,9 @@ def main(args):
                   rows, caption=f"One frozen encoder, {len(train)} training and {len(test)} test messages, no gradient step.")
     results.metric("routing_accuracy", routing, "{:.1%}")
     results.metric("knn_sentiment_accuracy", sentiment, "{:.1%}")
+    results.metric("centroid_sentiment_accuracy", centroid_sentiment, "{:.1%}")
+    results.metric("centroid_minus_knn_points", 100 * (centroid_sentiment - sentiment), "{:.1f}")
+    results.metric("chance", 1 / len(labels), "{:.1%}")
     results.metric("cluster_purity", purity, "{:.1%}")
     results.metric("random_grouping_purity", random_purity, "{:.1%}")
     results.metric("n_domains", len(domains))

@@ -1,15 +1,17 @@
-"""Frozen encoder + a linear head: all-MiniLM-L6-v2's body stays fixed; three heads on it are compared.
+"""Frozen encoder + a linear head: all-MiniLM-L6-v2's body stays fixed; four heads on it are compared.
 
 The body (embeddings and all 6 layers) is frozen, so it runs once over every message (no
-gradients) and its last-layer token vectors feed three 384 x 3 linear heads, each
+gradients) and its last-layer token vectors feed four 384 x 3 linear heads, each
 trained on the stored features for every label count and seed:
 
 - mean: the masked mean of the token vectors (padding left out), how this
   sentence-transformers checkpoint was pre-trained to be read. Its head is saved as plain
   tensors, ``mean_pooled_head.safetensors``, applied by plain code (below);
-- cls: the first token ([CLS]) through the pre-trained pooler (384 x 384 + tanh, frozen),
+- cls: the first token ([CLS]) through the checkpoint's pooler (384 x 384 + tanh, frozen),
   the head of the standard ``BertForSequenceClassification``; it is saved as a standard
-  folder that ``pipeline("text-classification", model=...)`` loads;
+  folder that ``pipeline("text-classification", model=...)`` loads. This checkpoint's
+  pooler was never trained (its bias is exactly zero; the run checks), so:
+- cls_raw: the same [CLS] vector straight into the head, no pooler;
 - named: the mean vector again (unit length), with the head started from one plain
   sentence per label encoded by the same body, and pulled back toward it while it
   trains. With no labels at all it is a zero-shot classifier (the label sentence
@@ -30,7 +32,7 @@ from fieldguide.classification import (LABELS, PeakMemory, Run, Stopwatch, accur
 from fieldguide.user_data import add_data_flag, classification_splits
 
 HEADS = {  # lr and l2 (penalty on the head's weights) of each head; "named": its start's scale
-    "mean": {"lr": 1e-2, "l2": 1e-2}, "cls": {"lr": 1e-2, "l2": 1e-4},
+    "mean": {"lr": 1e-2, "l2": 1e-2}, "cls": {"lr": 1e-2, "l2": 1e-4}, "cls_raw": {"lr": 1e-2, "l2": 1e-3},
     "named": {"lr": 1e-2, "l2": 1e-3, "scale": 10.0},
 }  # chosen on the validation split (lr 1e-3, 1e-2; l2 0 .. 3e-2; scale 10, 20, 40 tried)
 PRESETS = {
@@ -39,7 +41,8 @@ PRESETS = {
             "head_steps": 300, **HEADS},
 }
 READOUTS = {"mean": "frozen encoder + linear head (mean-pooled)",
-            "cls": "frozen encoder + linear head ([CLS] pooler)",
+            "cls": "frozen encoder + linear head ([CLS] through the untrained pooler)",
+            "cls_raw": "frozen encoder + linear head ([CLS] vector, no pooler)",
             "named": "frozen encoder + head started from label sentences"}
 # Phrasings of the labels, one sentence per label in the order of LABELS. The named head
 # uses the one whose zero-shot accuracy on the validation split is highest.
@@ -133,7 +136,7 @@ def main(args):
         if missing:
             features = frozen_features(model, tokenizer, missing, preset["max_length"])
             cache.update({t: {r: v[i] for r, v in features.items()} for i, t in enumerate(missing)})
-        stacked = torch.stack([cache[t]["cls" if readout == "cls" else "mean"] for t in texts])
+        stacked = torch.stack([cache[t]["cls" if readout.startswith("cls") else "mean"] for t in texts])
         return torch.nn.functional.normalize(stacked, dim=-1) if readout == "named" else stacked
 
     def new_head(readout, sentences=None):
@@ -142,7 +145,17 @@ def main(args):
         label_vectors = vectors(sentences or label_sentences, "named")  # (3, 384): one per label
         return make_head(model, readout, label_vectors, preset["named"]["scale"])
 
-    print(f"frozen all-MiniLM-L6-v2 body + a linear head, three heads, on {device}; "
+    # --8<-- [start:pooler]
+    # Look inside the checkpoint before calling a layer pre-trained: a trained layer's bias moves
+    # away from its zero start; an untrained one keeps it.
+    pooler, last = model.bert.pooler.dense, model.bert.encoder.layer[-1].output.dense
+    print(f"pooler: |bias| max {pooler.bias.abs().max():.3g}, weight std {pooler.weight.std():.4f}; "
+          f"last layer's output: |bias| max {last.bias.abs().max():.3g}, weight std {last.weight.std():.4f}")
+    # --8<-- [end:pooler]
+    writer.metric("pooler_bias_abs_max", pooler.bias.abs().max().item(), "{:.3g}")
+    writer.metric("pooler_weight_std", pooler.weight.std().item(), "{:.4f}")
+    writer.metric("last_layer_bias_abs_max", last.bias.abs().max().item(), "{:.3g}")
+    print(f"frozen all-MiniLM-L6-v2 body + a linear head, four heads, on {device}; "
           f"test split: {len(splits['test'])} messages")
 
     # Choose the label sentences on the validation split, with no training at all.
@@ -211,6 +224,10 @@ def main(args):
     writer.metric("cls_trainable", cls_headline.trainable, "{:,}")
     writer.metric("cls_total_params", cls_headline.total, "{:,}")
     writer.metric("readout_gap_points", 100 * (headline.accuracy - cls_headline.accuracy), "{:.1f}")
+    raw_headline = results["cls_raw"][0]
+    writer.metric("cls_raw_accuracy", raw_headline.accuracy, "{:.1%}")
+    writer.metric("mean_minus_cls_raw_points", 100 * (headline.accuracy - raw_headline.accuracy), "{:.1f}")
+    writer.metric("pooler_cost_points", 100 * (raw_headline.accuracy - cls_headline.accuracy), "{:.1f}")
     rows = []
     full = len(splits["train"])
     counts = [n for n in preset["counts"] if n < full] + [full]  # the label counts that ran
@@ -224,10 +241,12 @@ def main(args):
                               "macro-F1", *[f"mean test accuracy, {n} labels" for n in counts]],
                  rows, formats=["{}", "{:,}", "{:.1%}", "{:.1%}", "{:.3f}"] + ["{:.1%}"] * len(counts),
                  caption=f"The same frozen body, the same size of linear head (384 x {len(labels)}), read in two places "
-                         "(mean, [CLS]) or started from the label sentences: all training labels (first "
+                         "(mean, [CLS] with or without the untrained pooler) or started from the label sentences: "
+                         "all training labels (first "
                          "seed), then the mean over seeds per label count.")
     print(f"all labels: mean-pooled {headline.accuracy:.1%} (macro-F1 {headline.macro_f1:.3f}), "
           f"[CLS] pooler {cls_headline.accuracy:.1%} (macro-F1 {cls_headline.macro_f1:.3f}), "
+          f"[CLS] without pooler {raw_headline.accuracy:.1%}, "
           f"started from label sentences {named_headline.accuracy:.1%} (zero-shot {zero_shot.accuracy:.1%})")
 
     # The mean-pooled head: two plain tensors, applied by plain code to the frozen body's mean vector.

@@ -46,7 +46,9 @@ ENCODERS = {  # approach, as its snippet names it -> (short key, name in the plo
     "full fine-tuning (new head)": ("full", "full fine-tuning", "#2e7d32"),
     "LoRA r=8 (new head)": ("lora", "LoRA", "#ef6c00"),
     "random-init control (same training)": ("control", "random-init control", "#757575"),
+    "TF-IDF + logistic regression (no pre-training)": ("bow", "TF-IDF + logistic regression", "#8d6e63"),
 }
+NOT_PRETRAINED = ("control", "bow")
 
 
 def curve_points(run, approach=None):
@@ -81,7 +83,7 @@ def main(args):
     # Paired: at each label count every arm is averaged over the same seeds (label draws), those all share.
     shared = {n: sorted(set.intersection(*(set(curves[k][n]) for k in curves))) for n in counts}
     mean = lambda key, n: sum(curves[key][n][s] for s in shared[n]) / len(shared[n])  # noqa: E731
-    pretrained = [key for key in curves if key != "control"]
+    pretrained = [key for key in curves if key not in NOT_PRETRAINED]
     best_pretrained = {n: max(mean(k, n) for k in pretrained) for n in counts}
     gaps = {n: best_pretrained[n] - mean("control", n) for n in counts}
     # --8<-- [end:gap]
@@ -126,6 +128,15 @@ def main(args):
         writer.metric(f"gap_at_{n}", 100 * gaps[n], "{:.0f}")
         random_start = max(mean(k, n) for k in pretrained if k != "named")  # without label sentences
         writer.metric(f"gap_without_label_sentences_at_{n}", 100 * (random_start - mean("control", n)), "{:.0f}")
+    # Like for like: the same training with and without pre-trained weights; and the best pre-trained
+    # arm against the stronger of the two learners without pre-training.
+    like_for_like = {n: 100 * (mean("full", n) - mean("control", n)) for n in counts}
+    over_baseline = {n: 100 * (best_pretrained[n] - max(mean(k, n) for k in NOT_PRETRAINED)) for n in counts}
+    for n in counts:
+        writer.metric(f"full_minus_control_at_{n}", like_for_like[n], "{:.1f}")
+        writer.metric(f"gap_over_best_baseline_at_{n}", over_baseline[n], "{:.1f}")
+    writer.metric("full_minus_control_min_points", min(like_for_like.values()), "{:.1f}")
+    writer.metric("gap_over_best_baseline_min_points", min(over_baseline.values()), "{:.1f}")
     # One recipe, one number: the pages that report full fine-tuning with all labels report one run.
     reported = [full.metric("accuracy")] + [runs[name].metric(key) for name, key in SAME_RUN.items()]
     writer.metric("full_reported_spread", max(reported) - min(reported), "{:.2g}")
@@ -154,7 +165,7 @@ def plot(writer, curves, counts, prompting):
         ax.fill_between(xs, [min(points[n]) for n in xs], [max(points[n]) for n in xs], color=colour, alpha=0.15)
         for n in xs:
             ax.scatter([n] * len(points[n]), points[n], color=colour, s=8, alpha=0.6)
-        ax.plot(xs, means, marker="o", color=colour, label=label, ls="--" if key == "control" else "-")
+        ax.plot(xs, means, marker="o", color=colour, label=label, ls="--" if key in NOT_PRETRAINED else "-")
         if 0 in points:  # no labels: a level to compare against
             ax.axhline(sum(points[0]) / len(points[0]), color=colour, ls=":", lw=1.3,
                        label=f"{label}, no labels (zero-shot)")
@@ -181,7 +192,7 @@ def plot(writer, curves, counts, prompting):
     writer.figure("label_efficiency", fig, caption="Test accuracy against the number of training labels: "
                   "line = mean over seeds, band = min to max, dots = single runs (at ci scale the "
                   "encoders run one seed with all 480 labels; below that, two for full fine-tuning, "
-                  "LoRA and the control, five for the frozen heads). Horizontal lines: no training labels "
+                  "LoRA, the control and TF-IDF, five for the frozen heads). Horizontal lines: no training labels "
                   "(dotted: zero-shot; dash-dot: zero-shot with calibration); points at 6 labels: "
                   "few-shot prompting.")
 
