@@ -18,8 +18,9 @@ def test_frozen_encoder_linear_head():
     # sentences alone are well above chance.
     assert_claims(run)
     readouts = {r["readout"]: r for r in run.table("readouts")}
-    mean_row, cls_row, named_row = (readouts[f"frozen encoder + {name}"] for name in (
-        "linear head (mean-pooled)", "linear head ([CLS] pooler)", "head started from label sentences"))
+    mean_row, cls_row, raw_row, named_row = (readouts[f"frozen encoder + {name}"] for name in (
+        "linear head (mean-pooled)", "linear head ([CLS] through the untrained pooler)",
+        "linear head ([CLS] vector, no pooler)", "head started from label sentences"))
     curve = run.table("curve")  # the label-efficiency curves of the mean-pooled and the named heads
     assert {r["approach"] for r in curve} == {mean_row["readout"], named_row["readout"]}
 
@@ -40,6 +41,7 @@ def test_frozen_encoder_linear_head():
     # At every label count the mean-pooled readout beats the [CLS] one (measured 41 / 47 / 52 / 65 %).
     for n in (8, 32, 128, 480):
         assert mean_row[f"mean test accuracy, {n} labels"] > cls_row[f"mean test accuracy, {n} labels"]
+    assert raw_row["trainable parameters"] == mean_row["trainable parameters"]  # the same head, no pooler
     # The label sentences: zero-shot well above chance (measured 61.3 %); from that start 8 labels give
     # 64.3 % against 47.8 % from a random start, 32 give 74.2 % against 68.0 %; with all 480 labels the
     # start no longer matters (82.1 % against 82.9 %). (Zero-shot: claim label_sentences_zero_shot.)

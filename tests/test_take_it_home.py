@@ -286,8 +286,8 @@ def take_home() -> dict:
 
         facts, topics = write_facts(home / "facts.csv"), write_topics(home / "topics.csv")
         runs = {}
-        # The flagship runs the two recipes a reader compares first (the crossed arms are the page's).
-        for tag, name, data, extra in (("flagship", FLAGSHIP, facts, ["--recipes", "gentle,aggressive"]),
+        # The flagship runs one recipe: enough to show it works on a reader's facts (the page runs them all).
+        for tag, name, data, extra in (("flagship", FLAGSHIP, facts, ["--recipes", "gentle"]),
                                        ("encoder", ENCODER, topics, [])):
             clock = time.perf_counter()
             out = home / "runs" / tag
@@ -365,13 +365,14 @@ def test_flagship_activates_knowledge_on_a_set_that_is_not_capitals():
     n = m["n_heldout"]
     assert (m["n_train"], n) == (20, 20)
     print(f"40 facts (20 trained, 20 held out): exact match before {m['exact_before']}/{n}, after "
-          f"gentle {m['gentle_exact']}/{n}, aggressive {m['aggressive_exact']}/{n}; known before (free-form) "
+          f"gentle {m['gentle_exact']}/{n}; known before (free-form) "
           f"{m['known_before']}/{n}; share of the gentle recipe's right answers known before "
-          f"{m['gentle_right_known_share']:.0%} (aggressive {m['aggressive_right_known_share']:.0%}); "
+          f"{m['gentle_right_known_share']:.0%}; "
           f"mean log p(answer) {m['logprob_before']:.2f} -> {m['gentle_logprob']:.2f}")
-    for key in ("exact_before", "gentle_exact", "aggressive_exact", "known_before"):
+    for key in ("exact_before", "gentle_exact", "known_before", "in_context_exact"):
         assert 0 <= m[key] <= n
-    assert not any(k.startswith(("mlp_high_lr_", "every_layer_low_lr_")) for k in m), "--recipes ran other recipes"
+    assert not any(k.startswith(("aggressive_", "mlp_high_lr_", "every_layer_low_lr_", "shuffled_")) for k in m), \
+        "--recipes ran other recipes"
     assert m["gentle_logprob"] > m["logprob_before"], "fine-tuning did not raise the desired answers' probability"
     assert "activation.svg" in " ".join(flagship["files"]) or any(f.endswith(".svg") for f in flagship["files"])
     examples = flagship["results"]["tables"]["examples"]

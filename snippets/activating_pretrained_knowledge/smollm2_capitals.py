@@ -19,9 +19,9 @@ Two baselines: no training at all, the bare format shown by three answered examp
 prompt (in context); and the gentle recipe trained on shuffled answers (each training country
 given another's capital), which can learn the format only apart from the facts.
 
-Two recipes run side by side: a gentle one (LoRA on the MLP) and an aggressive one
-(LoRA on every linear layer at a several times higher learning rate) that damages what
-it should activate.
+The recipes run side by side: a gentle one (LoRA on the MLP), an aggressive one (LoRA on
+every linear layer at a several times higher learning rate) that damages what it should
+activate, and two crossed arms that change one of those factors each.
 
     python snippets/activating_pretrained_knowledge/smollm2_capitals.py --scale ci
 
@@ -136,10 +136,14 @@ def ask(model, tokenizer, questions, max_new_tokens, answer_starts=None, batch_s
     return answers
 
 
+def bare(answer):
+    """An answer without surrounding space, quotes and trailing full stop, in lower case."""
+    return answer.strip().strip("\"'").rstrip(".").strip().lower()
+
+
 def is_bare_match(answer, item):
     """The whole answer is the city (case, trailing full stop and quotes ignored)."""
-    cleaned = answer.strip().strip("\"'").rstrip(".").strip().lower()
-    return cleaned in {a.lower() for a in item.accepted}
+    return bare(answer) in {a.lower() for a in item.accepted}
 
 
 def names_city(answer, item):
@@ -149,8 +153,7 @@ def names_city(answer, item):
 
 def echoes_the_question(answer, item):
     """A short answer that only repeats part of the question ("Hamlet" to "Who wrote Hamlet?")."""
-    cleaned = answer.strip().strip("\"'").rstrip(".").strip().lower()
-    return bool(cleaned) and cleaned in item.name.lower()
+    return bool(bare(answer)) and bare(answer) in item.name.lower()
 
 
 def encode_example(tokenizer, item):
@@ -305,6 +308,8 @@ def main(args):
         shots = [(it.bare, it.answer) for it in train_items[:N_SHOTS]]
         in_context = ask(model, tokenizer, [it.bare for it in heldout], max_new_tokens=10, shots=shots)
         before["in_context_exact"] = [is_bare_match(a, it) for a, it in zip(in_context, heldout)]
+        any_answer = {x.lower() for it in items for x in it.accepted}  # the format, right or wrong
+        before["in_context_bare_any"] = [bare(a) in any_answer for a in in_context]
         result = {"seed": split_seed, "n_heldout": len(heldout), "known": count(before["knows"]), "before": before}
         for name, recipe in recipes.items():
             model, tokenizer = load_causal_lm(args.model, device)  # fresh weights for each recipe
@@ -331,12 +336,14 @@ def run_recipe(model, tokenizer, train_items, heldout, general, before, recipe, 
     after = measure(tuned, tokenizer, heldout, general)
     after["ranked_first"] = ranked_first(tuned, tokenizer, heldout)  # suppressed, or erased?
     right, known, ranked = after["exact"], before["knows"], before["ranked_first"]
+    any_answer = {a.lower() for it in [*heldout, *train_items] for a in it.accepted}  # the format, right or wrong
     lost = [k and not a for k, a in zip(known, after["knows"])]  # known before, no longer produced
     return {
         "after": after, "losses": losses, "seconds": seconds,
         "trainable": trainable, "trainable_share": trainable / sum(p.numel() for p in tuned.parameters()),
         "relative_update": relative_update(tuned),
         "right": count(right),
+        "bare_any": count(bare(a) in any_answer for a in after["bare_answer"]),
         "right_known": count(r and k for r, k in zip(right, known)),
         "right_unknown": count(r and not k for r, k in zip(right, known)),
         "right_ranked": count(r and f for r, f in zip(right, ranked)),
@@ -392,6 +399,7 @@ def summary(writer, args, per_seed, recipes, items, general, n_train, device):
     writer.metric("exact_before", count(before["exact"]))
     writer.metric("known_share_before", known / n, "{:.0%}")  # the base rate a recipe's right answers are read against
     writer.metric("in_context_exact", count(before["in_context_exact"]))
+    writer.metric("in_context_bare_any", count(before["in_context_bare_any"]))
     writer.metric("n_shots", N_SHOTS)
     writer.metric("logprob_before", sum(before["logprob"]) / n, "{:.2f}")
     in_context = before["in_context_exact"]
@@ -434,6 +442,7 @@ def summary(writer, args, per_seed, recipes, items, general, n_train, device):
             writer.metric(f"{tag}_p_right_{group}_lo", low, "{:.0%}")
             writer.metric(f"{tag}_p_right_{group}_hi", high, "{:.0%}")
         writer.metric(f"{tag}_lost_still_ranked", r["lost_still_ranked"])
+        writer.metric(f"{tag}_bare_any", r["bare_any"])  # answers that are some item's answer, bare: the format
         writer.metric(f"{tag}_ranked_kept_share", r["ranked_kept"] / max(n_ranked, 1), "{:.0%}")
         writer.metric(f"{tag}_seconds", r["seconds"], "{:.0f} s")
         writer.metric(f"{tag}_relative_update", r["relative_update"], "{:.1%}")

@@ -1,8 +1,9 @@
 """Can fine-tuning teach new facts? QA fine-tuning that mixes facts the model read with facts it never read.
 
 The lab's tiny GPT read the biographies of the people in pre-training; the "absent" people it
-never read about. Three fine-tuning sets of the same size and the same steps differ in one
-thing, the share of questions about absent people (unknown facts): 0 %, 50 % or 100 %. A
+never read about. Fine-tuning sets of the same size, trained for the same steps at the same rate,
+differ in one thing, the share of questions about absent people (unknown facts): at ci scale
+0 %, 50 % or 100 %. A
 control keeps only the known half of the 50 % set, so that "fewer known questions" and "more
 unknown ones" are told apart.
 During fine-tuning we log how fast known and unknown answers are fitted and how the model does
@@ -10,7 +11,8 @@ on held-out people (in pre-training, never in a question). Afterwards the inject
 asked in two forms fine-tuning never used: a rephrased question, and the biography sentence
 pre-training used (a cloze: "<name> works for ..."). Gekhman et al. (arXiv 2405.05904) found
 unknown facts fitted later and raising wrong answers on known ones; Allen-Zhu & Li (Physics of
-Language Models 3.1, arXiv 2309.14316) that knowledge is extractable only in the form it was stored.
+Language Models 3.1, arXiv 2309.14316) that a fact a question can extract is one pre-training
+stored in a form that allows it (varied biographies, as here).
 
     python snippets/activating_pretrained_knowledge/synthetic_knowledge_injection.py --scale ci
 """
@@ -19,7 +21,6 @@ import copy
 import random
 
 import torch
-import torch.nn.functional as F
 
 from fieldguide import ResultsWriter, run_main, seed_everything, snippet_parser
 from fieldguide import tiny_gpt as lab
@@ -30,16 +31,18 @@ PRESETS = {
     "gpu": {"world": lab.describe("gpu"), "seeds": 3, "steps": 3000, "batch_size": 128, "lr": 3e-4,
             "log_every": 100, "n_people": 1000, "unknown_shares": [0.0, 0.25, 0.5, 0.75, 1.0]},
 }
+FORMS = ("qa", "rephrased", "cloze")
 LABELS = {"u0": "0 % unknown", "u25": "25 % unknown", "u50": "50 % unknown", "u75": "75 % unknown",
           "u100": "100 % unknown", "k50": "known half of 50 % only"}
-# Forms fine-tuning never shows: a rephrased question, and a biography sentence cut before the value.
+# Forms fine-tuning never shows: a rephrased question (no biography phrase before the answer, so it
+# cues stored and taught facts alike), and a biography sentence cut before the value (a cloze).
 REPHRASED = {
-    "birth_year": "Q : {name} was born in which year ? A :",
-    "birth_city": "Q : {name} was born in which city ? A :",
-    "university": "Q : {name} attended which university ? A :",
-    "major": "Q : {name} majored in what ? A :",
-    "employer": "Q : {name} works for which company ? A :",
-    "employer_city": "Q : {name} works in which city ? A :",
+    "birth_year": "Q : year of birth of {name} ? A :",
+    "birth_city": "Q : city of birth of {name} ? A :",
+    "university": "Q : university of {name} ? A :",
+    "major": "Q : field of study of {name} ? A :",
+    "employer": "Q : company of {name} ? A :",
+    "employer_city": "Q : city of work of {name} ? A :",
 }
 CLOZE = {
     "birth_year": "{name} has a birth year of", "birth_city": "{name} was born in the city of",
@@ -59,13 +62,9 @@ def asked(world, people, form):
 
 
 def first_token_right(model, examples):
-    """Whether the most likely next token is the answer's first token, and that token's probability."""
+    """Whether the most likely next token is the answer (one word), and that token's probability."""
     with torch.no_grad():
-        width = max(len(p) for p, _ in examples)
-        ids = lab.pad_rows([p + [0] * (width - len(p)) for p, _ in examples], width).to(model.device)
-        last = torch.tensor([len(p) - 1 for p, _ in examples])
-        probs = F.softmax(model(ids)[torch.arange(len(examples)), last], dim=-1)
-        top, best = probs.max(-1)
+        top, best = lab.next_token_logprobs(model, [p for p, _ in examples]).exp().max(-1)
     right = [b == a[0] for b, (_, a) in zip(best.tolist(), examples)]
     return right, top.tolist()
 
@@ -121,12 +120,12 @@ def run_seed(scale, preset, seed, device):
         arm = {"log": log, "confident_wrong": lab.mean(not r and c > 0.5 for r, c in zip(right, confidence))}
         # The facts fine-tuning taught, asked in forms it never used.
         for group, people in (("injected", unknown_sample), ("known", known_sample)):
-            for form in ("qa", "rephrased", "cloze"):
+            for form in FORMS:
                 arm[f"{group}_{form}"] = lab.mean(first_token_right(model, asked(world, people, form))[0]) \
                     if people else None
         arms[key] = arm
     before = {form: lab.mean(first_token_right(pretrained, asked(world, known_people, form))[0])
-              for form in ("qa", "rephrased", "cloze")}
+              for form in FORMS}
     return {"seed": seed, "arms": arms, "before": before, "n_values": len(world.pools[world.attributes[0]])}
 
 
@@ -140,12 +139,11 @@ def main(args):
         results.append(run_seed(args.scale, preset, seed, device))
         print(f"seed {seed}: {preset['n_people']} people asked about, {preset['steps']} steps")
         for key, arm in results[-1]["arms"].items():
-            end = arm["log"][-1]
-            print(f"  {LABELS[key]:>28}: held-out {end['heldout']:.3f} (best {max(r['heldout'] for r in arm['log']):.3f}), "
-                  f"confidently wrong {arm['confident_wrong']:.3f}; injected facts: trained question "
-                  f"{arm['injected_qa'] if arm['injected_qa'] is not None else '-'}, rephrased "
-                  f"{arm['injected_rephrased'] if arm['injected_rephrased'] is not None else '-'}, cloze "
-                  f"{arm['injected_cloze'] if arm['injected_cloze'] is not None else '-'}")
+            taught = ", ".join(f"{form} {arm[f'injected_{form}']:.3f}" for form in FORMS
+                               if arm[f"injected_{form}"] is not None) or "-"
+            print(f"  {LABELS[key]:>24}: held-out {arm['log'][-1]['heldout']:.3f} "
+                  f"(best {max(row['heldout'] for row in arm['log']):.3f}), confidently wrong "
+                  f"{arm['confident_wrong']:.3f}; taught facts: {taught}")
     summary(writer, preset, results)
     writer.save()
 
@@ -154,62 +152,58 @@ def summary(writer, preset, results):
     """Tables, the figure and the metrics the page reads: means over seeds, with min and max."""
     plan = arm_plan(preset["unknown_shares"])
 
-    def over_seeds(pick):
-        values = [pick(r) for r in results]
-        return sum(values) / len(values), min(values), max(values)
+    def write(name, values, fmt="{:.1%}"):  # the mean over seeds, and its min and max
+        writer.metric(name, sum(values) / len(values), fmt)
+        writer.metric(f"{name}_min", min(values), fmt)
+        writer.metric(f"{name}_max", max(values), fmt)
 
-    def first_fit(log, name, level=0.9):  # the first logged step at which a set is fitted
-        return next((row["step"] for row in log if row[name] is not None and row[name] >= level), None)
+    def heldout(arm, step=None):  # held-out exact match at the end, or at a logged step
+        return next(row["heldout"] for row in reversed(arm["log"]) if step is None or row["step"] == step)
 
     rows = []
-    for key, share, keep_unknown in plan:
-        arm = lambda r: r["arms"][key]  # noqa: E731
-        cells = [over_seeds(lambda r: arm(r)["log"][-1]["heldout"])[0],
-                 over_seeds(lambda r: max(row["heldout"] for row in arm(r)["log"]))[0],
-                 over_seeds(lambda r: arm(r)["confident_wrong"])[0]]
-        for form in ("qa", "rephrased", "cloze"):
-            cells.append(over_seeds(lambda r: arm(r)[f"injected_{form}"])[0] if share and keep_unknown else None)
-        rows.append([LABELS[key], *cells])
-        for name, pick in (("heldout_end", lambda r: arm(r)["log"][-1]["heldout"]),
-                           ("heldout_best", lambda r: max(row["heldout"] for row in arm(r)["log"])),
-                           ("confident_wrong", lambda r: arm(r)["confident_wrong"])):
-            mean, low, high = over_seeds(pick)
-            writer.metric(f"{key}_{name}", mean, "{:.1%}")
-            writer.metric(f"{key}_{name}_min", low, "{:.1%}")
-            writer.metric(f"{key}_{name}_max", high, "{:.1%}")
+    for key, _, _ in plan:
+        arms = [r["arms"][key] for r in results]
+        write(f"{key}_heldout_end", [heldout(a) for a in arms])
+        write(f"{key}_heldout_best", [max(row["heldout"] for row in a["log"]) for a in arms])
+        write(f"{key}_confident_wrong", [a["confident_wrong"] for a in arms])
         for group in ("injected", "known"):
-            if (group == "injected" and not (share and keep_unknown)) or (group == "known" and share == 1):
-                continue
-            for form in ("qa", "rephrased", "cloze"):
-                mean, low, high = over_seeds(lambda r: arm(r)[f"{group}_{form}"])
-                writer.metric(f"{key}_{group}_{form}", mean, "{:.1%}")
-                writer.metric(f"{key}_{group}_{form}_max", high, "{:.1%}")
-                writer.metric(f"{key}_{group}_{form}_min", low, "{:.1%}")
+            for form in FORMS:
+                if arms[0][f"{group}_{form}"] is not None:
+                    write(f"{key}_{group}_{form}", [a[f"{group}_{form}"] for a in arms])
+        taught = [sum(a[f"injected_{form}"] for a in arms) / len(arms) if arms[0][f"injected_{form}"] is not None
+                  else None for form in FORMS]
+        rows.append([LABELS[key], sum(heldout(a) for a in arms) / len(arms),
+                     sum(max(row["heldout"] for row in a["log"]) for a in arms) / len(arms),
+                     sum(a["confident_wrong"] for a in arms) / len(arms), *taught])
     writer.table("injection", ["fine-tuning set", "held-out people, end", "held-out people, best step",
-                               "held-out answered wrong with p > 0.5", "injected facts: trained question",
-                               "injected: rephrased question", "injected: biography cloze"], rows,
+                               "held-out answered wrong with p > 0.5", "taught facts: trained question",
+                               "taught: rephrased question", "taught: biography cloze"], rows,
                  formats=["{}"] + ["{:.1%}"] * 6,
                  caption=f"Means over seeds {', '.join(str(r['seed']) for r in results)}. Held-out people: in "
-                         "pre-training, never asked about in fine-tuning. Injected facts: the absent people "
-                         "fine-tuning asked about (first answer token).")
-    mixed = [r["arms"]["u50"]["log"] for r in results if "u50" in r["arms"]]
-    for name in ("known", "unknown"):  # in the half-and-half set: how soon each half is fitted
-        steps = [first_fit(log, name) for log in mixed]
-        writer.metric(f"u50_{name}_fit_step_max", max(s if s is not None else preset["steps"] + 1 for s in steps))
-        writer.metric(f"u50_{name}_fit_step_min", min(s if s is not None else preset["steps"] + 1 for s in steps))
+                         "pre-training, never asked about in fine-tuning (greedy answer and <eos>, exact). "
+                         "Taught facts: the absent people fine-tuning asked about (the most likely first "
+                         "word). Confidently wrong: the most likely first word is wrong and has p > 0.5.")
     if "k50" in results[0]["arms"]:  # paired on each seed: the same known half, with and without the unknown half
-        cost = [r["arms"]["k50"]["log"][-1]["heldout"] - r["arms"]["u50"]["log"][-1]["heldout"] for r in results]
-        writer.metric("unknown_cost_min", min(cost), "{:+.1%}")
-        writer.metric("unknown_cost_max", max(cost), "{:+.1%}")
-        added = [r["arms"]["u50"]["confident_wrong"] - r["arms"]["k50"]["confident_wrong"] for r in results]
-        writer.metric("confident_wrong_added_min", min(added), "{:+.1%}")
+        pairs = [(r["arms"]["k50"], r["arms"]["u50"]) for r in results]
+        write("unknown_cost", [heldout(k) - heldout(u) for k, u in pairs], "{:+.1%}")
+        write("unknown_cost_best", [max(row["heldout"] for row in k["log"]) - max(row["heldout"] for row in u["log"])
+                                    for k, u in pairs], "{:+.1%}")
+        # The control sees twice the known questions per step: halfway, it has seen as many as u50 at the end.
+        write("unknown_cost_dose_matched", [heldout(k, preset["steps"] // 2) - heldout(u) for k, u in pairs],
+              "{:+.1%}")
+        write("confident_wrong_added", [u["confident_wrong"] - k["confident_wrong"] for k, u in pairs], "{:+.1%}")
         for form in ("rephrased", "cloze"):  # facts read in pre-training against facts taught, in one model
-            gap = [r["arms"]["u50"][f"known_{form}"] - r["arms"]["u50"][f"injected_{form}"] for r in results]
-            writer.metric(f"u50_known_minus_injected_{form}_min", min(gap), "{:+.1%}")
-    for form in ("qa", "rephrased", "cloze"):
-        writer.metric(f"before_known_{form}", over_seeds(lambda r: r["before"][form])[0], "{:.1%}")
+            write(f"u50_known_minus_injected_{form}", [u[f"known_{form}"] - u[f"injected_{form}"] for _, u in pairs],
+                  "{:+.1%}")
+        for name in ("known", "unknown"):  # how soon each half of the mixed set is fitted (90 %)
+            steps = [next((row["step"] for row in u["log"] if row[name] >= 0.9), preset["steps"] + 1) for _, u in pairs]
+            writer.metric(f"u50_{name}_fit_step_min", min(steps))
+            writer.metric(f"u50_{name}_fit_step_max", max(steps))
+    for form in FORMS:
+        writer.metric(f"before_known_{form}", sum(r["before"][form] for r in results) / len(results), "{:.1%}")
     writer.metric("chance", 1 / results[0]["n_values"], "{:.1%}")
     writer.metric("steps", preset["steps"])
+    writer.metric("lr", preset["lr"], "{:g}")
     writer.metric("n_people", preset["n_people"])
     writer.metric("seeds", ", ".join(str(r["seed"]) for r in results))
     plot(writer, plan, results)

@@ -2,7 +2,7 @@
 
 The lab's tiny GPT, pre-trained on biographies, is first fine-tuned briefly on question-answer
 pairs (a few supervised steps: it learns the format and part of the extraction). From that start,
-four arms take the same number of update steps on the same questions:
+four arms take the same number of update steps, each on the same number of questions per step:
 
 * more supervised fine-tuning (the reference answers as targets);
 * RL, reward = exact match with the reference answer (a verifiable reward);
@@ -12,9 +12,9 @@ four arms take the same number of update steps on the same questions:
 RL here is a group-relative policy gradient (GRPO's advantage, one on-policy step per batch, so
 no ratio clipping and no KL term): a group of answers is sampled for each question and each
 answer's log-probability is pushed up by how much better its reward is than its group's mean.
-Every arm's rate is chosen on validation people. Then pass@k for k = 1..8 (the unbiased
-estimator over 16 samples) on held-out people (in pre-training, never in a fine-tuning
-question) and on people never in pre-training (the floor).
+The held-out people (in pre-training, never in a fine-tuning question) are split in two:
+validation people choose each arm's rate, test people report pass@k for small k (the unbiased
+estimator over sampled answers, temperature 1); people never in pre-training give the floor.
 
     python snippets/llm_alignment/synthetic_rl_pass_at_k.py --scale ci
 """
@@ -24,7 +24,6 @@ import math
 import random
 
 import torch
-import torch.nn.functional as F
 
 from fieldguide import ResultsWriter, run_main, seed_everything, snippet_parser
 from fieldguide import tiny_gpt as lab
@@ -32,21 +31,13 @@ from fieldguide import tiny_gpt as lab
 PRESETS = {
     "ci": {"world": lab.describe("ci"), "seeds": 2, "sft_steps": 40, "sft_lr": 3e-4, "steps": 150,
            "batch_size": 16, "group": 8, "samples": 16, "ks": [1, 2, 4, 8],
-           "rates": [1e-4, 3e-4, 1e-3]},
+           "rates": [3e-5, 1e-4, 3e-4, 1e-3]},
     "gpu": {"world": lab.describe("gpu"), "seeds": 3, "sft_steps": 200, "sft_lr": 3e-4, "steps": 1000,
             "batch_size": 64, "group": 16, "samples": 64, "ks": [1, 2, 4, 8, 16, 32],
-            "rates": [1e-4, 3e-4, 1e-3]},
+            "rates": [3e-5, 1e-4, 3e-4, 1e-3]},
 }
 REWARDS = ("exact match", "right type", "coin flip")
 ARMS = ("supervised start", "+ more supervised", *(f"+ RL, {r}" for r in REWARDS))
-
-
-def answer_logprobs(model, prompts):
-    """Log-probabilities over the vocabulary of the answer's first token (every answer here is one word)."""
-    width = max(len(p) for p in prompts)
-    ids = lab.pad_rows([p + [0] * (width - len(p)) for p in prompts], width).to(model.device)
-    logits = model(ids)[torch.arange(len(prompts)), torch.tensor([len(p) - 1 for p in prompts])]
-    return F.log_softmax(logits, dim=-1)
 
 
 # --8<-- [start:grpo]
@@ -67,7 +58,7 @@ def rl(model, questions, kind, steps, lr, batch_size, group, seed):
     model.train()
     for _ in range(steps):
         batch = pick.choices(questions, k=batch_size)  # (prompt ids, gold id, ids of the right type)
-        logp = answer_logprobs(model, [p for p, _, _ in batch])
+        logp = lab.next_token_logprobs(model, [p for p, _, _ in batch])  # one-word answers: the whole answer
         answers = torch.multinomial(logp.exp().detach(), group, replacement=True, generator=rng)
         rewards = torch.stack([reward_of(kind, a, gold, valid, rng) for a, (_, gold, valid) in zip(answers, batch)])
         advantage = (rewards - rewards.mean(1, keepdim=True)) / (rewards.std(1, keepdim=True) + 1e-4)
@@ -89,15 +80,16 @@ def pass_at_k(n, c, k):
 
 @torch.no_grad()
 def pass_curve(model, questions, samples, ks, seed):
-    """Mean pass@k over the questions, estimated from ``samples`` sampled answers each (temperature 1),
-    and its exact value from the answer distribution, 1 - (1 - p_gold)^k, as a check on the estimator."""
-    logp = answer_logprobs(model, [p for p, _, _ in questions])
-    drawn = torch.multinomial(logp.exp(), samples, replacement=True, generator=torch.Generator().manual_seed(seed))
+    """Mean pass@k over the questions, estimated from ``samples`` sampled answers each (temperature 1);
+    its closed-form value from the answer distribution, 1 - (1 - p_right)^k, checks the estimator."""
+    probs = lab.next_token_logprobs(model, [p for p, _, _ in questions]).exp()
+    drawn = torch.multinomial(probs, samples, replacement=True, generator=torch.Generator().manual_seed(seed))
     right = (drawn == torch.tensor([g for _, g, _ in questions])[:, None]).sum(1).tolist()
-    p_gold = logp.exp()[torch.arange(len(questions)), [g for _, g, _ in questions]]
+    p_right = probs[torch.arange(len(questions)), [g for _, g, _ in questions]]
     estimated = {k: sum(pass_at_k(samples, c, k) for c in right) / len(questions) for k in ks}
-    exact = {k: (1 - (1 - p_gold) ** k).mean().item() for k in ks}
-    return estimated, exact
+    closed_form = {k: (1 - (1 - p_right) ** k).mean().item() for k in ks}
+    type_mass = sum(probs[i, valid].sum().item() for i, (_, _, valid) in enumerate(questions)) / len(questions)
+    return estimated, closed_form, type_mass
 # --8<-- [end:pass_at_k]
 
 
@@ -109,9 +101,9 @@ def questions_of(world, people):
             for p in people for a in world.attributes for q, v in [world.qa(p, a)]]
 
 
-def supervised(model, world, people, steps, lr, seed):
-    lab.fine_tune(model, lab.encode_pairs(world, world.qa_pairs(people)), steps=steps, lr=lr, batch_size=32,
-                  seed=seed, desc="supervised")
+def supervised(model, world, people, steps, lr, batch_size, seed):
+    lab.fine_tune(model, lab.encode_pairs(world, world.qa_pairs(people)), steps=steps, lr=lr,
+                  batch_size=batch_size, seed=seed, desc="supervised")
     return model
 
 
@@ -121,12 +113,12 @@ def run_seed(scale, preset, seed, device):
     validation, test = heldout[: len(heldout) // 2], heldout[len(heldout) // 2:]
     train_q = questions_of(world, tuned)
     sets = {"test": questions_of(world, test), "absent": questions_of(world, world.absent)}
-    start = supervised(copy.deepcopy(pretrained), world, tuned, preset["sft_steps"], preset["sft_lr"], seed)
+    start = supervised(copy.deepcopy(pretrained), world, tuned, preset["sft_steps"], preset["sft_lr"], 32, seed)
 
-    def train(arm, lr):
+    def train(arm, lr):  # every arm sees batch_size questions per step
         model = copy.deepcopy(start)
         if arm == "+ more supervised":
-            return supervised(model, world, tuned, preset["steps"], lr, seed + 1)
+            return supervised(model, world, tuned, preset["steps"], lr, preset["batch_size"], seed + 1)
         return rl(model, train_q, arm.removeprefix("+ RL, "), preset["steps"], lr, preset["batch_size"],
                   preset["group"], seed + 1)
 
@@ -171,26 +163,29 @@ def summary(writer, preset, results):
         values = [r["curves"][arm][where][which][k] for r in results]
         return sum(values) / n, min(values), max(values)
 
+    def type_mass(arm):  # probability on answers of the right type, test people
+        return sum(r["curves"][arm]["test"][2] for r in results) / n
+
     rows = []
     for arm in ARMS:
         rows.append([arm, *[mean_over_seeds(arm, k)[0] for k in ks], mean_over_seeds(arm, top, "absent")[0],
-                     ", ".join(f"{r['rates'][arm]:g}" for r in results) if arm != ARMS[0] else "-"])
+                     type_mass(arm), ", ".join(f"{r['rates'][arm]:g}" for r in results) if arm != ARMS[0] else "-"])
     writer.table("pass_at_k", ["arm", *[f"pass@{k}, held-out" for k in ks], f"pass@{top}, never pre-trained",
-                               "rate chosen (per seed)"], rows,
-                 formats=["{}", *["{:.3f}"] * (len(ks) + 1), "{}"],
+                               "probability on the right type", "rate chosen (per seed)"], rows,
+                 formats=["{}", *["{:.3f}"] * (len(ks) + 2), "{}"],
                  caption=f"Mean over seeds {', '.join(str(r['seed']) for r in results)}; pass@k estimated from "
                          f"{preset['samples']} samples per question, temperature 1.")
     short = {"supervised start": "start", "+ more supervised": "sft", "+ RL, exact match": "rl_exact",
              "+ RL, right type": "rl_type", "+ RL, coin flip": "rl_coin"}
     for arm, key in short.items():
         for k in (1, top):
-            mean, low, high = mean_over_seeds(arm, k)
-            writer.metric(f"{key}_pass1" if k == 1 else f"{key}_pass{top}", mean, "{:.3f}")
+            writer.metric(f"{key}_pass{k}", mean_over_seeds(arm, k)[0], "{:.3f}")
             if arm != "supervised start":  # paired with the start on each seed
                 gains = [r["curves"][arm]["test"][0][k] - r["curves"]["supervised start"]["test"][0][k] for r in results]
-                writer.metric(f"{key}_gain{k if k == 1 else top}_min", min(gains), "{:+.3f}")
-                writer.metric(f"{key}_gain{k if k == 1 else top}_max", max(gains), "{:+.3f}")
+                writer.metric(f"{key}_gain{k}_min", min(gains), "{:+.3f}")
+                writer.metric(f"{key}_gain{k}_max", max(gains), "{:+.3f}")
         writer.metric(f"{key}_absent_pass{top}", mean_over_seeds(arm, top, "absent")[0], "{:.3f}")
+        writer.metric(f"{key}_type_mass", type_mass(arm), "{:.3f}")
     for k in (1, top):  # the two ways to spend the same steps, paired seed by seed
         differences = [r["curves"]["+ RL, exact match"]["test"][0][k] - r["curves"]["+ more supervised"]["test"][0][k]
                        for r in results]
@@ -202,6 +197,7 @@ def summary(writer, preset, results):
     writer.metric("chance_pass1", 1 / results[0]["n_values"], "{:.3f}")  # uniform over the right type
     writer.metric(f"chance_pass{top}", 1 - (1 - 1 / results[0]["n_values"]) ** top, "{:.3f}")
     writer.metric("top_k", top)
+    writer.metric("smallest_rate", min(preset["rates"]), "{:g}")
     writer.metric("samples", preset["samples"])
     writer.metric("steps", preset["steps"])
     writer.metric("seeds", ", ".join(str(r["seed"]) for r in results))

@@ -380,3 +380,13 @@ def exact_match(model: nn.Module, examples: Sequence[Example]) -> list[bool]:
 def mean(flags: Iterable) -> float:
     flags = list(flags)
     return sum(map(float, flags)) / max(len(flags), 1)
+
+
+def next_token_logprobs(model: nn.Module, prompts: Sequence[Sequence[int]]) -> torch.Tensor:
+    """Log-probabilities over the vocabulary of the token after each prompt, (prompts, vocab).
+
+    Right padding is safe: with causal attention a prompt's last position never sees it. Every
+    answer in the lab is one word, so this is the whole answer distribution."""
+    ids = pad_rows(prompts).to(model.device)
+    logits = model(ids)[torch.arange(len(prompts)), torch.tensor([len(p) - 1 for p in prompts])]
+    return F.log_softmax(logits, dim=-1)
