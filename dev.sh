@@ -7,6 +7,7 @@
 #   bash dev.sh setup               only set up the virtual environment in .venv
 #   bash dev.sh record              after a passing test run: commit each snippet's run to results/
 #   bash dev.sh gpu [--budget S]    on a machine with a CUDA GPU: every snippet at --scale gpu, then the SFT speed
+#   bash dev.sh gpu --dry-run       here, without a GPU: every gpu preset built on the CPU, stopped at its first step
 #   bash dev.sh bench               time the suite phase by phase from a clean clone (benchmarks/suite_time.py)
 #   bash dev.sh wheel               build dist/fieldguide-<version>-py3-none-any.whl (the runtime a snippet imports)
 #   bash dev.sh wheelhouse          download the runtime's pinned dependencies as wheels (setup does it too)

@@ -11,6 +11,14 @@ peak). Everything goes to ``benchmarks/results/gpu_<card>.json``.
 
     bash dev.sh gpu                      # all snippets, 11-minute budget for them
     bash dev.sh gpu --budget 300 --snippets llm_alignment/dpo_concise
+    bash dev.sh gpu --dry-run            # here, no GPU: every gpu preset built, up to one step each
+
+``--dry-run`` runs on the CPU what the GPU run would start: each snippet at ``--scale gpu --device
+cpu``, two at a time on one thread each, stopped at its first optimisation step (a hook every process
+of the run loads: benchmarks/dry_run/sitecustomize.py). A preset that cannot be built, data it asks
+for that does not exist, a model call that fails at the preset's sizes: each fails here first. What
+it cannot show is what only a GPU does (CUDA memory, bf16 kernels). A snippet that trains nothing
+runs to its end; one still evaluating at the time limit is reported as such (its forward passes ran).
 """
 
 from __future__ import annotations
@@ -92,6 +100,80 @@ def run_snippet(name: str, out_root: Path, timeout: float) -> dict:
     return row
 
 
+DRY_RUN_HOOK = REPO / "benchmarks" / "dry_run"
+
+
+def dry_run_snippet(name: str, out_root: Path, limit: float) -> dict:
+    """One snippet at --scale gpu on the CPU, stopped at its first optimisation step."""
+    import os
+    import signal
+
+    out = out_root / name
+    marker = out_root / f"{name.replace('/', '__')}.marks"
+    marker.unlink(missing_ok=True)
+    if name in READS_SOURCES:
+        return {"snippet": name, "status": "not run", "seconds": 0.0,
+                "detail": "reads other snippets' runs, which a dry run stops before they are written"}
+    env = {**os.environ, "FIELDGUIDE_DRY_RUN": str(marker), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "CUDA_VISIBLE_DEVICES": "", "PYTHONPATH": os.pathsep.join(
+               [str(DRY_RUN_HOOK), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    command = [sys.executable, str(REPO / "snippets" / f"{name}.py"), "--scale", "gpu", "--device", "cpu",
+               "--out", str(out)]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True)  # its own group: torchrun's workers go with it
+    stderr_tail: list[str] = []
+    reader = threading.Thread(target=lambda: stderr_tail.extend(process.stderr), daemon=True)
+    reader.start()
+    marks = lambda: marker.read_text().split() if marker.is_file() else []  # noqa: E731
+    while process.poll() is None and "step" not in marks() and time.perf_counter() - started < limit:
+        time.sleep(0.2)
+    seconds = round(time.perf_counter() - started, 1)
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    reader.join(timeout=5)
+    seen, code = marks(), process.returncode
+    last = next((line.strip() for line in reversed(stderr_tail) if line.strip()), "")
+    if "step" in seen:
+        status, detail = "step", "one optimisation step taken"
+    elif code == 0:
+        status, detail = "completed", "trains nothing: ran to its end"
+    elif code is not None and code < 0 and "forward" in seen:  # killed at the limit, still evaluating
+        status, detail = "forward only", f"forward passes ran; no optimisation step within {limit:.0f} s"
+    else:
+        status, detail = "failed", last[-300:] or f"exit {code}"
+    shutil.rmtree(out, ignore_errors=True)
+    marker.unlink(missing_ok=True)
+    return {"snippet": name, "status": status, "seconds": seconds, "detail": detail}
+
+
+def dry_run(names: list[str], limit: float, json_out: Path | None) -> int:
+    """Every named snippet's gpu preset on the CPU, two at a time; one line each; exit 1 if any failed."""
+    import tempfile
+    from concurrent.futures import ThreadPoolExecutor
+
+    out_root = Path(tempfile.mkdtemp(prefix="fieldguide-dry-run-"))
+    print(f"dry run: {len(names)} snippets at --scale gpu on the CPU, two at a time, each stopped at its "
+          f"first optimisation step (limit {limit:.0f} s)", flush=True)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        rows = []
+        for row in pool.map(lambda n: dry_run_snippet(n, out_root, limit), names):
+            rows.append(row)
+            print(f"{row['snippet']:70s} {row['status']:>12} {row['seconds']:6.1f} s  {row['detail']}", flush=True)
+    shutil.rmtree(out_root, ignore_errors=True)
+    failed = [r["snippet"] for r in rows if r["status"] == "failed"]
+    print(f"dry run: {sum(r['status'] == 'step' for r in rows)} took a step, "
+          f"{sum(r['status'] == 'completed' for r in rows)} train nothing and ran to the end, "
+          f"{sum(r['status'] == 'forward only' for r in rows)} still evaluating at the limit, "
+          f"{sum(r['status'] == 'not run' for r in rows)} not run, {len(failed)} failed; "
+          f"{time.perf_counter() - started:.0f} s", flush=True)
+    if json_out:
+        json_out.write_text(json.dumps({"limit_s": limit, "snippets": rows}, indent=1))
+    return 1 if failed else 0
+
+
 def sft_speed(card: str) -> dict:
     """Our SFT loop in bf16 on the GPU: tokens/s and the share of the card's dense bf16 peak."""
     target = REPO / "benchmarks" / "results" / "sft_speed_gpu.json"
@@ -115,17 +197,24 @@ def main() -> int:
     parser.add_argument("--snippets", nargs="+", default=None, help="page/name of the snippets to run (default: all)")
     parser.add_argument("--out", type=Path, default=REPO / "runs" / "gpu", help="run folders (default: runs/gpu)")
     parser.add_argument("--no-sft-speed", action="store_true", help="skip the SFT speed measurement")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="no GPU needed: build every gpu preset on the CPU and stop at its first step")
+    parser.add_argument("--limit", type=float, default=60,
+                        help="--dry-run: seconds a snippet may take to reach its first step (default: 60)")
+    parser.add_argument("--json", type=Path, default=None, help="--dry-run: also write the rows here")
     args = parser.parse_args()
+    names = args.snippets or all_snippets()
+    unknown = [n for n in names if not (REPO / "snippets" / f"{n}.py").is_file()]
+    if unknown:
+        print(f"error: no snippet {unknown[0]} (names are page/name under snippets/)", file=sys.stderr)
+        return 2
+    if args.dry_run:
+        return dry_run(names, args.limit, args.json)
     import torch
 
     if not torch.cuda.is_available():
         print(f"error: no CUDA GPU is available to torch {torch.__version__}: bash dev.sh gpu needs a machine with "
               "one (the CPU suite is bash dev.sh test)", file=sys.stderr)
-        return 2
-    names = args.snippets or all_snippets()
-    unknown = [n for n in names if not (REPO / "snippets" / f"{n}.py").is_file()]
-    if unknown:
-        print(f"error: no snippet {unknown[0]} (names are page/name under snippets/)", file=sys.stderr)
         return 2
     card = torch.cuda.get_device_name(0)
     print(f"{card}: {len(names)} snippets at --scale gpu, budget {args.budget:.0f} s", flush=True)

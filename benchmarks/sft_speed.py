@@ -140,7 +140,7 @@ def train_ours(model, plan, lr, device, autocast, per_example=True, fused=True):
 
 # ---------------------------------------------------------------- trl
 TRL_CONFIGS = {
-    "trl-best": dict(gradient_checkpointing=False, padding_free=True, max_length=None, max_grad_norm=0.0),
+    "trl-best": dict(activation_checkpointing=False, padding_free=True, max_length=None, max_grad_norm=0.0),
     "trl-defaults": dict(),
 }
 
@@ -178,7 +178,7 @@ def train_trl(model, tokenizer, plan_items, batch_size, lr, seed, device, autoca
     trainer.train()
     trl_tokens = [len(row) for row in trainer.train_dataset["input_ids"]]
     return clock.ends, trl_tokens, {k: getattr(getattr(config, k), "value", getattr(config, k)) for k in (
-        "gradient_checkpointing", "padding_free", "packing", "max_length", "optim", "max_grad_norm",
+        "activation_checkpointing", "padding_free", "packing", "max_length", "optim", "max_grad_norm",
         "logging_steps", "completion_only_loss", "bf16")} | {"completion_only_loss_used": trainer.completion_only_loss}
 
 

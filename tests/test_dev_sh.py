@@ -63,3 +63,42 @@ def test_serve_and_build_refuse_an_unknown_option():
     result = subprocess.run(["bash", str(REPO / "dev.sh"), "build", "--exec"], cwd=REPO, capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 2 and "unknown option '--exec'" in result.stderr, result.stderr
+
+
+def test_gpu_dry_run_builds_every_gpu_preset_on_the_cpu_and_takes_a_step():
+    """bash dev.sh gpu --dry-run (issue 28 §4): every snippet's gpu preset, on the CPU, up to its first
+    optimisation step, so a preset that would crash on a GPU machine fails here first. Computed once
+    per content of the snippets, the runtime and the dry run itself."""
+    import hashlib
+    import json
+    import tempfile
+
+    from fieldguide_site.execute import cached_check
+
+    sources = sorted([*(REPO / "snippets").rglob("*.py"), *(REPO / "src" / "fieldguide").rglob("*.py"),
+                      REPO / "benchmarks" / "gpu_run.py", REPO / "benchmarks" / "dry_run" / "sitecustomize.py"])
+    digest = hashlib.sha256(b"".join(str(p.relative_to(REPO)).encode() + p.read_bytes() for p in sources
+                                     if "__pycache__" not in p.parts)).hexdigest()
+
+    def compute():
+        record = Path(tempfile.mkdtemp(prefix="fieldguide-dry-run-json-")) / "dry_run.json"
+        done = subprocess.run(["bash", str(REPO / "dev.sh"), "gpu", "--dry-run", "--json", str(record)], cwd=REPO,
+                              capture_output=True, text=True, timeout=1500)
+        rows = json.loads(record.read_text())["snippets"] if record.is_file() else []
+        return {"exit": done.returncode, "stdout": done.stdout[-6000:], "stderr": done.stderr[-3000:], "rows": rows}
+
+    data = cached_check("fine_tuning_strategies/sft_scale_out", compute, digest)
+    print(data["stdout"])
+    assert data["exit"] == 0, data["stdout"] + data["stderr"]
+    rows = {r["snippet"]: r for r in data["rows"]}
+    every = sorted(p.relative_to(REPO / "snippets").with_suffix("").as_posix() for p in (REPO / "snippets").glob("*/*.py"))
+    assert sorted(rows) == every
+    assert not [r for r in rows.values() if r["status"] == "failed"]
+    # Every snippet that trains must reach its step; these train nothing (or read other runs).
+    no_step = {n for n, r in rows.items() if r["status"] != "step"}
+    assert no_step <= TRAINS_NOTHING, f"no optimisation step reached by {sorted(no_step - TRAINS_NOTHING)}"
+
+
+# Snippets whose gpu preset runs no optimiser: statistics, prompting, probes of saved or packaged models.
+TRAINS_NOTHING = {"datasheet/customer_sentiment_stats", "selecting_adaptation_strategy/compare_strategies",
+                  "freezing_encoder_parameters/use_saved_heads", "prompting_language_models/smollm2_zero_few_shot"}

@@ -201,15 +201,52 @@ def response_logprob(model, tokenizer, items):
                                 [it.answer + "<|im_end|>" for it in items])
 
 
+@torch.no_grad()
+def candidates_logprob(model, tokenizer, prompts, candidates, batch_size=32):
+    """log p(candidate | prompt), summed over the candidate's tokens, for each prompt's list of
+    candidates. The prompt is most of the tokens: it is encoded once, and its keys and values
+    (the cache) are reused by every candidate."""
+    model.eval()
+    device, pad, k = model.device, tokenizer.pad_token_id, len(candidates[0])
+    scores = []
+    for start in range(0, len(prompts), batch_size):
+        prompt_ids = [tokenizer(p, add_special_tokens=False).input_ids for p in prompts[start:start + batch_size]]
+        options = [tokenizer(c, add_special_tokens=False).input_ids
+                   for row in candidates[start:start + batch_size] for c in row]
+        width = max(len(p) for p in prompt_ids)
+        prompt_mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompt_ids])
+        out = model(input_ids=torch.tensor([[pad] * (width - len(p)) + p for p in prompt_ids]).to(device),
+                    attention_mask=prompt_mask.to(device),
+                    position_ids=(prompt_mask.cumsum(-1) - 1).clamp(min=0).to(device),
+                    use_cache=True, logits_to_keep=1)
+        # The prompt's last position predicts each candidate's first token.
+        first = torch.log_softmax(out.logits[:, -1].float(), dim=-1).repeat_interleave(k, dim=0).cpu()
+        total = first.gather(-1, torch.tensor([[c[0]] for c in options])).squeeze(-1)
+        longest = max(len(c) for c in options)
+        if longest > 1:  # the rest of each candidate, fed after its prompt's cached keys and values
+            cache = out.cache
+            cache.batch_repeat_interleave(k)
+            rest = torch.tensor([c[:-1] + [pad] * (longest - len(c)) for c in options])
+            rest_mask = torch.tensor([[1] * (len(c) - 1) + [0] * (longest - len(c)) for c in options])
+            mask = torch.cat([prompt_mask.repeat_interleave(k, dim=0), rest_mask], dim=1)
+            positions = prompt_mask.sum(1).repeat_interleave(k).unsqueeze(1) + torch.arange(longest - 1)
+            logits = model(input_ids=rest.to(device), attention_mask=mask.to(device),
+                           position_ids=positions.to(device), cache=cache).logits.float().cpu()
+            targets = torch.tensor([c[1:] + [-100] * (longest - len(c)) for c in options])
+            picked = torch.log_softmax(logits, dim=-1).gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+            total += (picked * (targets != -100)).sum(dim=1)
+        scores += total.view(len(prompt_ids), k).tolist()
+    return scores
+
+
 def ranked_first(model, tokenizer, items):
     """The ranking probe: asked plainly (capitals: the reply begun as "The capital of X is"), is the
     right answer more likely than each of its distractors?"""
     prompts = [chat_prompt(tokenizer, it.phrasings[0]) + (it.primed or "") for it in items]
     space = [" " if it.primed else "" for it in items]
-    right = continuation_logprob(model, tokenizer, prompts, [s + it.answer for s, it in zip(space, items)])
-    others = [continuation_logprob(model, tokenizer, prompts, [s + it.distractors[k] for s, it in zip(space, items)])
-              for k in range(N_DISTRACTORS)]
-    return [r > max(o) for r, o in zip(right, zip(*others))]
+    scores = candidates_logprob(model, tokenizer, prompts,
+                                [[s + a for a in (it.answer, *it.distractors)] for s, it in zip(space, items)])
+    return [right > max(others) for right, *others in scores]
 
 
 def measure(model, tokenizer, items, general):

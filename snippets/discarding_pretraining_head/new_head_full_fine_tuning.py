@@ -5,11 +5,12 @@ hidden state, compared by cosine similarity); that objective gives no class scor
 new head goes on: one freshly initialised 384 x 3 linear layer reading the same mean vector
 (``fieldguide.mean_pooled.MeanPooledClassifier``, the readout of every encoder strategy on
 the site). Then all 22.6 M parameters are trained with AdamW, with 8, 32, 128 and all 480
-labels. The model trained on all labels is saved as the body (``model/``, a standard
-Hugging Face folder) and the head (``mean_pooled_head.safetensors``):
+labels. The model trained on all labels is saved as a sentence-transformers model (``model/``:
+body, mean pooling, the head as a Dense layer; label names in its ``config.json``) and the head
+alone (``mean_pooled_head.safetensors``):
 
     python snippets/discarding_pretraining_head/new_head_full_fine_tuning.py --scale ci --out runs/full
-    python -c "from fieldguide.mean_pooled import load_mean_pooled; print(load_mean_pooled('runs/full')[2])"
+    python -c "from sentence_transformers import SentenceTransformer; print(SentenceTransformer('runs/full/model').encode(['Late again.']))"
 """
 
 import torch

@@ -118,17 +118,7 @@ def main(args):
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=LR, weight_decay=0.0)
 
     args.out.mkdir(parents=True, exist_ok=True)
-    start, losses = 0, []
-    if state is not None:  # resume: same command, same --out
-        missing, unexpected = model.load_state_dict(state["model"], strict=False)  # only adapters are saved
-        wrong = list(unexpected) + [k for k in missing if "lora_" in k]
-        if wrong:
-            raise FieldGuideError(f"{checkpoint} does not fit this model's adapters ({len(wrong)} keys, e.g. "
-                                  f"{wrong[0]}); pass --fresh to start over")
-        optimizer.load_state_dict(state["optimizer"])
-        start, losses = state["step"], state["losses"]
-        if rank == 0:
-            print(f"resumed from {checkpoint} at step {start}")
+    start, losses = resume(model, optimizer, state, checkpoint, rank) if state is not None else (0, [])
     # --8<-- [start:idea]
     ddp = DistributedDataParallel(model) if world > 1 else model
 
@@ -164,25 +154,42 @@ def main(args):
     seconds = time.perf_counter() - started
 
     if rank == 0:
-        final_heldout = heldout_loss(model, heldout, pad)
-        writer = ResultsWriter(args.out, "fine_tuning_strategies/sft_scale_out", args)
-        print(f"SmolLM2 + LoRA, {world} process{'es' * (world > 1)} on {device} "
-              f"(backend {dist.get_backend() if world > 1 else 'none'}): {len(schedule)} steps of "
-              f"{preset['global_batch']} examples, {preset['global_batch'] // world} per process")
-        print(f"  losses: {' '.join(f'{x:.4f}' for x in losses)}")
-        print(f"  final training loss {losses[-1]:.5f}, held-out loss {final_heldout:.5f}, "
-              f"{seconds:.0f} s for steps {start + 1}-{len(schedule)}")
-        writer.metric("world_size", world)
-        writer.metric("steps", len(schedule))
-        writer.metric("resumed_from", start)
-        writer.metric("final_loss", losses[-1], "{:.5f}")
-        writer.metric("heldout_loss", final_heldout, "{:.5f}")
-        writer.metric("seconds", seconds, "{:.0f} s")
-        writer.table("losses", ["step", "training loss"], [[i + 1, x] for i, x in enumerate(losses)],
-                     formats=["{}", "{:.5f}"], caption=f"{world} process(es).")
-        writer.save()
+        summary(args, world, device, preset, losses, heldout_loss(model, heldout, pad), seconds, start)
     if world > 1:
         dist.destroy_process_group()
+
+
+def resume(model, optimizer, state, checkpoint, rank):
+    """Load the adapters and optimizer state of a checkpoint; (step to start from, losses so far)."""
+    missing, unexpected = model.load_state_dict(state["model"], strict=False)  # only adapters are saved
+    wrong = list(unexpected) + [k for k in missing if "lora_" in k]
+    if wrong:
+        raise FieldGuideError(f"{checkpoint} does not fit this model's adapters ({len(wrong)} keys, e.g. "
+                              f"{wrong[0]}); pass --fresh to start over")
+    optimizer.load_state_dict(state["optimizer"])
+    if rank == 0:
+        print(f"resumed from {checkpoint} at step {state['step']}")
+    return state["step"], state["losses"]
+
+
+def summary(args, world, device, preset, losses, final_heldout, seconds, start):
+    """Print the run and record what the page reads (rank 0 only)."""
+    writer = ResultsWriter(args.out, "fine_tuning_strategies/sft_scale_out", args)
+    print(f"SmolLM2 + LoRA, {world} process{'es' * (world > 1)} on {device} "
+          f"(backend {dist.get_backend() if world > 1 else 'none'}): {len(losses)} steps of "
+          f"{preset['global_batch']} examples, {preset['global_batch'] // world} per process")
+    print(f"  losses: {' '.join(f'{x:.4f}' for x in losses)}")
+    print(f"  final training loss {losses[-1]:.5f}, held-out loss {final_heldout:.5f}, "
+          f"{seconds:.0f} s for steps {start + 1}-{len(losses)}")
+    writer.metric("world_size", world)
+    writer.metric("steps", len(losses))
+    writer.metric("resumed_from", start)
+    writer.metric("final_loss", losses[-1], "{:.5f}")
+    writer.metric("heldout_loss", final_heldout, "{:.5f}")
+    writer.metric("seconds", seconds, "{:.0f} s")
+    writer.table("losses", ["step", "training loss"], [[i + 1, x] for i, x in enumerate(losses)],
+                 formats=["{}", "{:.5f}"], caption=f"{world} process(es).")
+    writer.save()
 
 
 if __name__ == "__main__":

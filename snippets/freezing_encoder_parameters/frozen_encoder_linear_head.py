@@ -29,6 +29,7 @@ from safetensors.torch import save_file
 from fieldguide import ResultsWriter, load_encoder, pick_device, run_main, seed_everything, snippet_parser
 from fieldguide.classification import (LABELS, PeakMemory, Run, Stopwatch, accuracy, label_efficiency,
                                        length_batches, per_100, record, save_classifier, scores)
+from fieldguide.mean_pooled import MeanPooledClassifier, save_mean_pooled
 from fieldguide.user_data import add_data_flag, classification_splits
 
 HEADS = {  # lr and l2 (penalty on the head's weights) of each head; "named": its start's scale
@@ -208,17 +209,28 @@ def main(args):
     print(f"  {READOUTS['named']}:   0 labels (zero-shot): accuracy {zero_shot.accuracy:.1%}, "
           f"macro-F1 {zero_shot.macro_f1:.3f}")
 
+    validation_accuracy = {readout: accuracy(classify(head, vectors(validation.texts, readout)), validation.labels)
+                           for readout, (_, _, head) in results.items()}
+    summary(writer, results, zero_shot, validation_accuracy, labels=labels, label_sentences=label_sentences,
+            body_params=body_params, counts=preset["counts"], n_train=len(splits["train"]), n_test=len(test))
+    save(args.out, model, tokenizer, results, labels, id2label, preset["max_length"])
+    writer.save()
+
+
+def summary(writer, results, zero_shot, validation_accuracy, *, labels, label_sentences, body_params, counts,
+            n_train, n_test):
+    """Record the metrics and tables the pages read, and print the headline."""
     # The mean-pooled readout is this page's "frozen encoder + linear head" (the decision page reads it).
-    headline, runs, mean_head = results["mean"]
+    headline, runs, _ = results["mean"]
     named_headline, named_runs, _ = results["named"]
-    record(writer, [headline, named_headline, zero_shot], runs + named_runs + [zero_shot], n_test=len(test))
+    record(writer, [headline, named_headline, zero_shot], runs + named_runs + [zero_shot], n_test=n_test)
     writer.metric("named_accuracy", named_headline.accuracy, "{:.1%}")
     writer.metric("zero_shot_accuracy", zero_shot.accuracy, "{:.1%}")
     writer.metric("zero_shot_macro_f1", zero_shot.macro_f1, "{:.3f}")
     writer.metric("label_sentences", " / ".join(f'{label}: "{sentence}"' for label, sentence
                                                  in zip(labels, label_sentences)))
     writer.metric("frozen_params", body_params, "{:,}")
-    cls_headline, cls_runs, cls_head = results["cls"]
+    cls_headline = results["cls"][0]
     writer.metric("cls_accuracy", cls_headline.accuracy, "{:.1%}")
     writer.metric("cls_macro_f1", cls_headline.macro_f1, "{:.3f}")
     writer.metric("cls_trainable", cls_headline.trainable, "{:,}")
@@ -229,10 +241,9 @@ def main(args):
     writer.metric("mean_minus_cls_raw_points", 100 * (headline.accuracy - raw_headline.accuracy), "{:.1f}")
     writer.metric("pooler_cost_points", 100 * (raw_headline.accuracy - cls_headline.accuracy), "{:.1f}")
     rows = []
-    full = len(splits["train"])
-    counts = [n for n in preset["counts"] if n < full] + [full]  # the label counts that ran
+    counts = [n for n in counts if n < n_train] + [n_train]  # the label counts that ran
     for readout, (h, r, head) in results.items():
-        val = accuracy(classify(head, vectors(validation.texts, readout)), validation.labels)
+        val = validation_accuracy[readout]
         writer.metric(("" if readout == "mean" else f"{readout}_") + "validation_accuracy", val, "{:.1%}")
         means = [sum(x.accuracy for x in r if x.n_labels == n) / sum(x.n_labels == n for x in r)
                  for n in counts]
@@ -249,18 +260,25 @@ def main(args):
           f"[CLS] without pooler {raw_headline.accuracy:.1%}, "
           f"started from label sentences {named_headline.accuracy:.1%} (zero-shot {zero_shot.accuracy:.1%})")
 
+
+def save(out, model, tokenizer, results, labels, id2label, max_length):
+    """The heads, each in a form a project loads without this package."""
+    mean_head, cls_head = results["mean"][2], results["cls"][2]
     # The mean-pooled head: two plain tensors, applied by plain code to the frozen body's mean vector.
-    path = args.out / "mean_pooled_head.safetensors"
+    path = out / "mean_pooled_head.safetensors"
     save_file({"weight": mean_head.weight.detach().contiguous(), "bias": mean_head.bias.detach().contiguous()},
               str(path), metadata={"labels": ",".join(labels), "readout": "masked mean of last_hidden_state",
-                                   "max_length": str(preset["max_length"]), "encoder": "model/ (frozen body)"})
+                                   "max_length": str(max_length), "encoder": "model/ (frozen body)"})
     # The [CLS] head goes back into the standard classifier, saved as a standard folder.
     model.classifier.load_state_dict(cls_head[2].state_dict())
-    folder = save_classifier(model, tokenizer, args.out / "model", id2label)
-    print(f"saved {path.name} (mean-pooled head) and {folder.name}/ ([CLS] classifier; load with "
-          f"pipeline('text-classification', model=...)) in the --out folder")
-    writer.save()
-
+    folder = save_classifier(model, tokenizer, out / "model", id2label)
+    # The mean-pooled classifier whole, as a sentence-transformers model (frozen body, mean pooling, head).
+    classifier = MeanPooledClassifier(copy.deepcopy(model.bert), len(labels))
+    classifier.head.load_state_dict(mean_head.state_dict())
+    save_mean_pooled(classifier, tokenizer, out / "mean_pooled", labels, max_length)
+    print(f"saved {path.name} (mean-pooled head), {folder.name}/ ([CLS] classifier; load with "
+          f"pipeline('text-classification', model=...)) and mean_pooled/model/ (the mean-pooled classifier; "
+          f"load with sentence_transformers.SentenceTransformer) in the --out folder")
 
 if __name__ == "__main__":
     parser = snippet_parser(__doc__.splitlines()[0], default_model="minilm-l6", presets=PRESETS)

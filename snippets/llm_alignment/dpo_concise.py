@@ -123,7 +123,7 @@ def train_with_trl(model, tokenizer, rows, preset, seed, device, out):
     config = DPOConfig(
         output_dir=str(out / "trl"), beta=BETA, learning_rate=LR, num_train_epochs=preset["epochs"],
         per_device_train_batch_size=preset["batch_pairs"], lr_scheduler_type="constant", weight_decay=0.0,
-        optim="adamw_torch", max_grad_norm=1e9, gradient_checkpointing=False, logging_steps=1,
+        optim="adamw_torch", max_grad_norm=1e9, activation_checkpointing=False, logging_steps=1,
         save_strategy="no", report_to=[], seed=seed, use_cpu=device.type == "cpu", bf16=False,
         disable_tqdm=True, precompute_ref_log_probs=True,  # as ours: reference log-probs once, up front
     )
@@ -169,9 +169,19 @@ def main(args):
     trl_seconds = time.perf_counter() - started
     trl_end = evaluate(trl_model, heldout, pad)
 
+    summary(writer, preset, losses, curve, trl_losses, trl_end, ours_seconds, trl_seconds, n_train=len(train),
+            n_heldout=len(heldout), prompts=prompts, sample=sample, length_before=length_before,
+            length_after=length_after)
+    plot(writer, losses, trl_losses, curve)
+    writer.save()
+
+
+def summary(writer, preset, losses, curve, trl_losses, trl_end, ours_seconds, trl_seconds, *, n_train, n_heldout,
+            prompts, sample, length_before, length_after):
+    """Print both runs and record the metrics and tables the page reads."""
     start, end = curve[0][1], curve[-1][1]
-    print(f"DPO on SmolLM2 + LoRA ({len(train)} pairs, {len(losses)} steps, beta {BETA}, lr {LR}); "
-          f"{len(heldout)} held-out pairs")
+    print(f"DPO on SmolLM2 + LoRA ({n_train} pairs, {len(losses)} steps, beta {BETA}, lr {LR}); "
+          f"{n_heldout} held-out pairs")
     for step, point in curve:
         print(f"  step {step:3d}: held-out reward margin {point['margin']:6.2f} (chosen {point['chosen']:+6.2f}, "
               f"rejected {point['rejected']:+6.2f}), ranked right {point['accuracy']:.0%}, "
@@ -186,8 +196,8 @@ def main(args):
     writer.metric("max_new_tokens", cap)
     writer.metric("capped_before", sum(n >= cap for n in length_before))
     writer.metric("capped_after", sum(n >= cap for n in length_after))
-    writer.metric("n_train", len(train))
-    writer.metric("n_heldout", len(heldout))
+    writer.metric("n_train", n_train)
+    writer.metric("n_heldout", n_heldout)
     writer.metric("steps", len(losses))
     writer.metric("beta", BETA)
     writer.metric("margin_start", start["margin"], "{:.2f}")
@@ -221,8 +231,6 @@ def main(args):
                  formats=["{}", "{:.3f}", "{:.3f}", "{:.2f}", "{:.0%}", "{:.4f}", "{:.0f} s"])
     writer.table("answers", ["held-out prompt", "answer after DPO"], [[p, a] for p, a in zip(prompts, sample)],
                  caption="Greedy answers of the DPO-tuned policy (ours).")
-    plot(writer, losses, trl_losses, curve)
-    writer.save()
 
 
 def plot(writer, losses, trl_losses, curve):

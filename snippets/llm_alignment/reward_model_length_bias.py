@@ -129,7 +129,7 @@ def train_with_trl(model, train, preset, seed, device, out):
         per_device_train_batch_size=preset["batch_pairs"], lr_scheduler_type="constant", weight_decay=0.0,
         optim="adamw_torch", max_grad_norm=1e9, logging_steps=1, save_strategy="no", report_to=[], seed=seed,
         use_cpu=device.type == "cpu", disable_tqdm=True,
-        bf16=False, gradient_checkpointing=False,  # its defaults, set for large models on GPUs
+        bf16=False, activation_checkpointing=False,  # its defaults, set for large models on GPUs
     )
     trainer = RewardTrainer(model=model, args=config, train_dataset=data, peft_config=LORA)
     trainer.remove_callback(PrinterCallback)  # its per-step log lines would crowd the output
@@ -154,18 +154,7 @@ def main(args):
     pad = tokenizer.pad_token_id
     model.config.pad_token_id = pad  # the head reads the last token that is not pad
 
-    def pair(r):
-        return {"chosen": encode(tokenizer, r["prompt"], r["chosen"]),
-                "rejected": encode(tokenizer, r["prompt"], r["rejected"])}
-
-    train = [pair(r) for r in train_rows]
-    sets = {"chosen": [], "rejected": [], "off_topic": []}
-    for r in heldout_rows:
-        other = pool[(pool.index(r) + 1) % len(pool)]
-        p = pair(r)
-        sets["chosen"].append(p["chosen"])
-        sets["rejected"].append(p["rejected"])
-        sets["off_topic"].append(encode(tokenizer, r["prompt"], other["chosen"]))
+    train, sets = encode_pairs(tokenizer, train_rows, heldout_rows, pool)
     lengths = {name: [e.n_response for e in texts] for name, texts in sets.items()}
 
     # The data's length bias: how often is the chosen answer the shorter one?
@@ -219,11 +208,38 @@ def main(args):
     trl_seconds = time.perf_counter() - started
     results["LoRA + head, trl RewardTrainer"] = readout(scores(trl_model), lengths)
 
+    summary(writer, results, rows=rows, n_train=len(train), n_heldout=len(heldout_rows), chosen_shorter=chosen_shorter,
+            random_acc=random_acc, decisive=decisive, fresh=fresh, head_params=head.weight.numel(),
+            head_loss=head_loss, head_seconds=head_seconds, losses=losses, trl_losses=trl_losses,
+            ours_seconds=ours_seconds, trl_seconds=trl_seconds, trainable=trainable, total=total)
+    plot(writer, scored, lengths)
+    writer.save()
+
+
+def encode_pairs(tokenizer, train_rows, heldout_rows, pool):
+    """Training pairs; and the held-out chosen, rejected and off-topic answers (another prompt's
+    chosen answer, under this prompt), each as encoded prompt + response."""
+    def pair(r):
+        return {"chosen": encode(tokenizer, r["prompt"], r["chosen"]),
+                "rejected": encode(tokenizer, r["prompt"], r["rejected"])}
+
+    sets = {"chosen": [], "rejected": [], "off_topic": []}
+    for r in heldout_rows:
+        other = pool[(pool.index(r) + 1) % len(pool)]
+        p = pair(r)
+        sets["chosen"].append(p["chosen"])
+        sets["rejected"].append(p["rejected"])
+        sets["off_topic"].append(encode(tokenizer, r["prompt"], other["chosen"]))
+    return [pair(r) for r in train_rows], sets
+
+def summary(writer, results, *, rows, n_train, n_heldout, chosen_shorter, random_acc, decisive, fresh, head_params,
+            head_loss, head_seconds, losses, trl_losses, ours_seconds, trl_seconds, trainable, total):
+    """Print the comparison and record the metrics and the table the page reads."""
     ours, trl_end, base = results["LoRA + head, written out"], results["LoRA + head, trl RewardTrainer"], \
         results["length only (shorter wins)"]
-    print(f"Reward model on SmolLM2 ({len(train)} training pairs, {len(heldout_rows)} held-out pairs); "
+    print(f"Reward model on SmolLM2 ({n_train} training pairs, {n_heldout} held-out pairs); "
           f"the chosen answer is the shorter one in {chosen_shorter:.0%} of all {len(rows)} pairs")
-    print(f"  random heads on the frozen body ({len(heads)}): held-out accuracy {random_acc.mean():.0%} on average, "
+    print(f"  random heads on the frozen body ({len(random_acc)}): held-out accuracy {random_acc.mean():.0%} on average, "
           f"{decisive:.0%} of them rank at least 90 % of the pairs the same way")
     for name, res in results.items():
         print(f"  {name:46s} held-out {res['accuracy']:4.0%} (margin {res['margin']:+7.2f}); "
@@ -235,17 +251,17 @@ def main(args):
           f"linear head: final loss {head_loss:.3f} ({head_seconds:.0f} s with the features)")
 
     writer.metric("n_pairs", len(rows))
-    writer.metric("n_train", len(train))
-    writer.metric("n_heldout", len(heldout_rows))
+    writer.metric("n_train", n_train)
+    writer.metric("n_heldout", n_heldout)
     writer.metric("steps", len(losses))
     writer.metric("lora_trainable", trainable, "{:,}")
     writer.metric("total_params", total, "{:,}")
-    writer.metric("head_params", head.weight.numel(), "{:,}")
+    writer.metric("head_params", head_params, "{:,}")
     writer.metric("chosen_shorter_share", chosen_shorter, "{:.0%}")
     writer.metric("length_accuracy", base["accuracy"], "{:.0%}")
     writer.metric("length_off_topic_wins", base["off_topic_wins"], "{:.0%}")
     writer.metric("length_on_topic_wins", base["on_topic_wins"], "{:.0%}")
-    writer.metric("random_heads", len(heads))
+    writer.metric("random_heads", len(random_acc))
     writer.metric("random_accuracy_mean", random_acc.mean().item(), "{:.0%}")
     writer.metric("random_decisive_share", decisive, "{:.0%}")
     writer.metric("fresh_accuracy", fresh["accuracy"], "{:.0%}")
@@ -267,13 +283,10 @@ def main(args):
                              "correlation of reward with length"],
                  [[name, r["accuracy"], r["margin"], r["off_topic_wins"], r["on_topic_wins"], r["length_corr"]]
                   for name, r in results.items()],
-                 caption=f"{len(heldout_rows)} held-out prompts. Margin: mean r(chosen) - r(rejected), in the "
+                 caption=f"{n_heldout} held-out prompts. Margin: mean r(chosen) - r(rejected), in the "
                          "reward's own units (the length baseline's: tokens). Correlation over the held-out "
                          "chosen, rejected and off-topic answers together.",
                  formats=["{}", "{:.0%}", "{:+.2f}", "{:.0%}", "{:.0%}", "{:+.2f}"])
-    plot(writer, scored, lengths)
-    writer.save()
-
 
 def plot(writer, scored, lengths):
     import matplotlib

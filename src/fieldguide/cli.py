@@ -37,6 +37,10 @@ def snippet_parser(
         for scale, settings in presets.items():
             shown = ", ".join(f"{k}={v}" for k, v in settings.items())
             lines.append(f"  {scale}: {shown}")
+        if "ci" in presets and "gpu" in presets:  # what the bigger run changes, and so what it can add
+            changed = [k for k in presets["gpu"] if presets["gpu"][k] != presets["ci"].get(k)]
+            lines.append(f"  gpu changes from ci: {', '.join(changed)}" if changed else
+                         "  gpu changes nothing from ci (the same run, on a GPU)")
         epilog = "\n".join(lines)
     prog = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else None
     parser = _OneLineParser(

@@ -7,14 +7,19 @@ to produce, into one new linear layer. Comparing strategies then compares what t
 train, not where they read the encoder (the [CLS] readout is measured on its own, on the
 strategies page).
 
-A trained classifier is saved as two files a project can load without this package: the
-body as a standard Hugging Face folder (``model/``, safetensors) and the head as
-``mean_pooled_head.safetensors`` (a weight and a bias, with the label names and the
-tokenizer's ``max_length`` in its metadata), the layout the frozen-encoder snippet writes.
+A trained classifier is saved so that a project loads it without this package:
+
+* ``model/`` is a sentence-transformers model (the layout all-MiniLM-L6-v2 itself ships in): the
+  body (safetensors, its ``config.json`` naming the labels in ``id2label``), mean pooling, and the
+  head as a ``Dense`` layer with no activation, so ``SentenceTransformer("DIR/model").encode(texts)``
+  returns the classifier's logits; ``AutoModel.from_pretrained("DIR/model")`` reads the body alone;
+* ``mean_pooled_head.safetensors`` holds the head again (a weight and a bias, with the label names
+  and the tokenizer's ``max_length`` in its metadata), for ``load_mean_pooled`` and plain torch.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -44,18 +49,47 @@ class MeanPooledClassifier(torch.nn.Module):
 
 
 def save_mean_pooled(model: MeanPooledClassifier, tokenizer, out: Path | str, labels, max_length: int) -> Path:
-    """Write ``out/model/`` (the body) and ``out/mean_pooled_head.safetensors`` (the head); returns the head file."""
+    """Write ``out/model/`` (a sentence-transformers classifier) and ``out/mean_pooled_head.safetensors``
+    (the head); returns the head file."""
     from safetensors.torch import save_file
 
-    out = Path(out)
-    model.body.save_pretrained(out / "model")
-    tokenizer.save_pretrained(out / "model")
+    out, body_dir = Path(out), Path(out) / "model"
+    weight, bias = model.head.weight.detach().cpu().contiguous(), model.head.bias.detach().cpu().contiguous()
+    model.body.config.id2label = dict(enumerate(labels))  # the label names travel with the body
+    model.body.config.label2id = {label: i for i, label in enumerate(labels)}
+    model.body.save_pretrained(body_dir)
+    tokenizer.save_pretrained(body_dir)
+    write_sentence_transformers_modules(body_dir, weight, bias, max_length)
     path = out / HEAD_FILE
-    save_file({"weight": model.head.weight.detach().cpu().contiguous(),
-               "bias": model.head.bias.detach().cpu().contiguous()}, str(path),
+    save_file({"weight": weight, "bias": bias}, str(path),
               metadata={"labels": ",".join(labels), "readout": "masked mean of last_hidden_state",
                         "max_length": str(max_length), "encoder": "model/"})
     return path
+
+
+def write_sentence_transformers_modules(folder: Path, weight, bias, max_length: int) -> None:
+    """The files that make a saved body a sentence-transformers model: body, mean pooling, then the
+    head as a Dense layer without activation (written in the format the hub's models use, which
+    every sentence-transformers version reads; the library itself is not needed to write it)."""
+    from safetensors.torch import save_file
+
+    def write(path, data):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, indent=2))
+
+    write(folder / "modules.json", [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        {"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"}])
+    write(folder / "sentence_bert_config.json", {"max_seq_length": max_length, "do_lower_case": False})
+    write(folder / "1_Pooling" / "config.json", {
+        "word_embedding_dimension": weight.shape[1], "pooling_mode_cls_token": False,
+        "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
+        "pooling_mode_mean_sqrt_len_tokens": False})
+    write(folder / "2_Dense" / "config.json", {
+        "in_features": weight.shape[1], "out_features": weight.shape[0], "bias": True,
+        "activation_function": "torch.nn.modules.linear.Identity"})
+    save_file({"linear.weight": weight, "linear.bias": bias}, str(folder / "2_Dense" / "model.safetensors"))
 
 
 def load_mean_pooled(run_folder: Path | str, device="cpu"):

@@ -1,0 +1,68 @@
+"""Issue 27 §1: every encoder classifier a snippet saves loads with the ecosystem's own library.
+
+Every mean-pooled classifier (fine-tuned, LoRA-merged, the random-init control, the frozen body
+with its head) is saved by ``fieldguide.mean_pooled.save_mean_pooled`` as a sentence-transformers
+model (body, mean pooling, the head as a Dense layer); the frozen [CLS] classifier as a
+transformers sequence classifier (tested with ``pipeline`` on its own page). Here each
+saved folder is loaded in a process where ``fieldguide`` cannot be imported, as a reader's project
+would load it, and must give the run's own predictions, with the label names.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from fieldguide.classification import sentiment_splits
+from fieldguide.mean_pooled import load_mean_pooled
+from fieldguide_site.execute import run_snippet
+
+# snippet -> the folder (in its --out) that save_mean_pooled wrote
+SAVERS = {"discarding_pretraining_head/new_head_full_fine_tuning": ".",
+          "fine_tuning_sequence_encoding_models/lora_encoder": ".",
+          "transfer_knowledge_to_downstream_tasks/random_init_control": ".",
+          "freezing_encoder_parameters/frozen_encoder_linear_head": "mean_pooled"}
+
+# What a reader's project runs: sentence-transformers and transformers, no fieldguide.
+LOAD_WITHOUT_FIELDGUIDE = r"""
+import json, sys
+
+class NoFieldguide:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "fieldguide":
+            raise ImportError("fieldguide is not installed in this project")
+
+sys.meta_path.insert(0, NoFieldguide())
+from sentence_transformers import SentenceTransformer
+from transformers import AutoConfig
+
+folder, texts = sys.argv[1], json.loads(sys.argv[2])
+model = SentenceTransformer(folder, device="cpu")
+logits = model.encode(texts, convert_to_tensor=True)
+id2label = AutoConfig.from_pretrained(folder).id2label
+print(json.dumps({"logits": logits.tolist(), "labels": [id2label[i] for i in range(len(id2label))],
+                  "predicted": [id2label[int(i)] for i in logits.argmax(-1)]}))
+"""
+
+
+@pytest.mark.parametrize("name", SAVERS)
+def test_saved_classifier_loads_with_sentence_transformers_and_predicts_as_the_run(name):
+    saved = run_snippet(name).out / SAVERS[name]
+    texts = sentiment_splits()["test"].texts[:16]
+    model, tokenizer, labels, max_length = load_mean_pooled(saved)
+    with torch.no_grad():
+        batch = tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+        ours = model(**{k: v for k, v in batch.items() if k in ("input_ids", "attention_mask")}).logits
+    done = subprocess.run([sys.executable, "-c", LOAD_WITHOUT_FIELDGUIDE, str(saved / "model"), json.dumps(texts)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    theirs = json.loads(done.stdout.strip().splitlines()[-1])
+    gap = (torch.tensor(theirs["logits"]) - ours).abs().max().item()
+    print(f"{name}: sentence-transformers gives the run's logits within {gap:.1e}; labels {theirs['labels']}")
+    assert theirs["labels"] == list(labels)
+    assert theirs["predicted"] == [labels[i] for i in ours.argmax(-1)]
+    assert gap < 1e-4
