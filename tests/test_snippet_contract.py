@@ -70,3 +70,22 @@ def test_snippets_readme_lists_every_snippet():
     listing = (REPO / "snippets" / "README.md").read_text(encoding="utf-8")
     missing = [s for s in SNIPPETS if f"`{s}.py`" not in listing]
     assert not missing, f"snippets/README.md does not list: {missing}"
+
+
+MAIN_LINES = 60  # issue 23 §3: the experiment reads top to bottom; summaries and plumbing live apart
+
+
+def test_every_main_is_short_enough_to_read_top_to_bottom():
+    """A snippet's main() runs the experiment; printing, metrics, tables and figures sit in their own
+    functions. No main() is longer than MAIN_LINES lines."""
+    import ast
+
+    long = {}
+    for name in SNIPPETS:
+        tree = ast.parse((REPO / "snippets" / f"{name}.py").read_text(encoding="utf-8"))
+        mains = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "main"]
+        assert mains, f"{name} has no main()"
+        length = mains[0].end_lineno - mains[0].lineno + 1
+        if length > MAIN_LINES:
+            long[name] = length
+    assert not long, f"main() over {MAIN_LINES} lines: {long}"

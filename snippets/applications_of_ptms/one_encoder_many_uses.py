@@ -76,6 +76,12 @@ def kmeans(x, k, restarts, seed):
     return best
 
 
+def purity_of(groups, data, domains):
+    """Share of all messages that fall in their group's most common domain."""
+    return sum(max(sum(1 for i in torch.nonzero(groups == c).flatten().tolist() if data[i]["domain"] == d)
+                   for d in domains) for c in groups.unique().tolist()) / len(data)
+
+
 def load_messages(data, seed):
     """Messages with text, label, domain and split: the shipped set, or your --data file (domain = label)."""
     if data is None:
@@ -108,15 +114,7 @@ def main(args):
     else:
         queries, pool = [r["text"] for r in test[:3]], train_at
     query_v = embed(model, tokenizer, queries, settings["batch_size"], device)
-    search_rows = []
-    for query, q in zip(queries, query_v):
-        top = (vectors[pool] @ q).topk(min(3, len(pool)))
-        print(f"search: {query!r}")
-        for score, i in zip(top.values.tolist(), [pool[j] for j in top.indices.tolist()]):
-            print(f"   {score:.2f}  [{data[i]['domain']}] {data[i]['text']}")
-            search_rows.append([query, f"{score:.2f}", data[i]["domain"], data[i]["text"]])
-    results.table("search", ["query", "cosine", group, "message found"], search_rows,
-                  caption=f"Top 3 of {len(pool)} messages for each query, ranked by cosine similarity.")
+    found = [(vectors[pool] @ q).topk(min(3, len(pool))) for q in query_v]  # the top 3 for each query
 
     # --8<-- [start:idea]
     similarity = test_v @ train_v.T  # test x train cosine similarities
@@ -141,24 +139,39 @@ def main(args):
     # 5. Clustering: k-means with one cluster per domain; purity = share in the cluster's top domain.
     domains = sorted({r["domain"] for r in data})
     assign = kmeans(vectors, len(domains), settings["kmeans_restarts"], args.seed)
-    def purity_of(groups):
-        return sum(max(sum(1 for i in torch.nonzero(groups == c).flatten().tolist() if data[i]["domain"] == d)
-                       for d in domains) for c in groups.unique().tolist()) / len(data)
-
-    purity = purity_of(assign)
+    purity = purity_of(assign, data, domains)
     # Chance for purity is not 1/20: a random grouping with the same cluster sizes, averaged.
     shuffles = torch.Generator().manual_seed(args.seed)
-    random_purity = sum(purity_of(assign[torch.randperm(len(assign), generator=shuffles)])
+    random_purity = sum(purity_of(assign[torch.randperm(len(assign), generator=shuffles)], data, domains)
                         for _ in range(20)) / 20
+
+    summary(results, data, queries=queries, pool=pool, found=found, group=group,
+            task="sentiment" if args.data is None else "label", labels=labels, domains=domains,
+            k_neighbours=min(settings["k_neighbours"], len(train)), n_train=len(train), n_test=len(test),
+            routing=routing, sentiment=sentiment, centroid_sentiment=centroid_sentiment, purity=purity,
+            random_purity=random_purity)
+    results.save()
+
+
+def summary(results, data, *, queries, pool, found, group, task, labels, domains, k_neighbours, n_train, n_test,
+            routing, sentiment, centroid_sentiment, purity, random_purity):
+    """Print the search hits and the scores; record the tables and metrics the page reads."""
+    search_rows = []
+    for query, top in zip(queries, found):
+        print(f"search: {query!r}")
+        for score, i in zip(top.values.tolist(), [pool[j] for j in top.indices.tolist()]):
+            print(f"   {score:.2f}  [{data[i]['domain']}] {data[i]['text']}")
+            search_rows.append([query, f"{score:.2f}", data[i]["domain"], data[i]["text"]])
+    results.table("search", ["query", "cosine", group, "message found"], search_rows,
+                  caption=f"Top 3 of {len(pool)} messages for each query, ranked by cosine similarity.")
 
     rows = [
         ["semantic search", "rank messages by cosine to a query", "see the table above", "-"],
         [f"routing to 1 of {len(domains)} {group}s", f"{group} of the nearest training message", f"{routing:.1%}",
          f"{1 / len(domains):.1%}"],
-        [f"{'sentiment' if args.data is None else 'label'}, {len(labels)} classes",
-         f"vote of the {min(settings['k_neighbours'], len(train))} nearest training messages", f"{sentiment:.1%}",
-         f"{1 / len(labels):.1%}"],
-        [f"{'sentiment' if args.data is None else 'label'}, {len(labels)} classes",
+        [f"{task}, {len(labels)} classes", f"vote of the {k_neighbours} nearest training messages",
+         f"{sentiment:.1%}", f"{1 / len(labels):.1%}"],
+        [f"{task}, {len(labels)} classes",
          "the label of the nearest centroid (mean training vector)", f"{centroid_sentiment:.1%}",
          f"{1 / len(labels):.1%}"],
         [f"clustering into {len(domains)} groups", f"k-means; purity by {group}", f"{purity:.1%}",
@@ -168,7 +181,7 @@ def main(args):
     for row in rows[1:]:
         print(f"{row[0]:28s} {row[2]:>6s}   (chance {row[3]})")
     results.table("uses", ["application", "how, with the same frozen vectors", "measured on held-out messages", "chance"],
-                  rows, caption=f"One frozen encoder, {len(train)} training and {len(test)} test messages, no gradient step.")
+                  rows, caption=f"One frozen encoder, {n_train} training and {n_test} test messages, no gradient step.")
     results.metric("routing_accuracy", routing, "{:.1%}")
     results.metric("knn_sentiment_accuracy", sentiment, "{:.1%}")
     results.metric("centroid_sentiment_accuracy", centroid_sentiment, "{:.1%}")
@@ -177,7 +190,6 @@ def main(args):
     results.metric("cluster_purity", purity, "{:.1%}")
     results.metric("random_grouping_purity", random_purity, "{:.1%}")
     results.metric("n_domains", len(domains))
-    results.save()
 
 
 if __name__ == "__main__":

@@ -84,10 +84,19 @@ def main(args):
                 positions[position] += 1
     # --8<-- [end:idea]
 
-    def shares(ranks):
-        n = len(ranks)
-        return (sum(r == 1 for r in ranks) / n, sum(2 <= r <= 3 for r in ranks) / n, sum(r > 3 for r in ranks) / n)
+    summary(writer, by_role, shifted_words, positions, correct=correct, n_questions=len(questions),
+            n_tuned_people=len(tuned_people), pretrain_losses=info["losses"])
+    writer.save()
 
+
+def shares(ranks):
+    """(rank 1, rank 2-3, rank > 3) shares of a list of ranks: unshifted, marginal, shifted."""
+    n = len(ranks)
+    return (sum(r == 1 for r in ranks) / n, sum(2 <= r <= 3 for r in ranks) / n, sum(r > 3 for r in ranks) / n)
+
+
+def summary(writer, by_role, shifted_words, positions, *, correct, n_questions, n_tuned_people, pretrain_losses):
+    """Print the shifts by token role and record the table and metrics the page reads."""
     all_ranks = [r for ranks in by_role.values() for r in ranks]
     rows = []
     for key, ranks in sorted(by_role.items(), key=lambda kv: -shares(kv[1])[2]):
@@ -99,9 +108,9 @@ def main(args):
                  caption="Greedy answers of the fine-tuned model for held-out people, each token ranked under "
                          "the pre-trained model given the same prefix.")
     unshifted, marginal, shifted = shares(all_ranks)
-    print(f"fine-tuned on {len(tuned_people)} people's questions in an assistant format; "
-          f"{len(questions)} held-out questions, {len(all_ranks)} answer tokens; "
-          f"right fact in {correct}/{len(questions)} answers")
+    print(f"fine-tuned on {n_tuned_people} people's questions in an assistant format; "
+          f"{n_questions} held-out questions, {len(all_ranks)} answer tokens; "
+          f"right fact in {correct}/{n_questions} answers")
     print(f"all tokens: unshifted {unshifted:.1%}, marginal {marginal:.1%}, shifted {shifted:.1%}")
     for row in rows[:-1]:
         print(f"  {row[0]:>32}: {row[1]:>5} tokens, unshifted {row[2]:.1%}, marginal {row[3]:.1%}, "
@@ -116,14 +125,13 @@ def main(args):
     writer.metric("shifted", shifted, "{:.1%}")
     writer.metric("shifted_common", common)
     writer.metric("shifted_in_first_two", early, "{:.0%}")
-    writer.metric("answers_right", correct / len(questions), "{:.1%}")
+    writer.metric("answers_right", correct / n_questions, "{:.1%}")
     # Which trajectory pre-training took (another CPU code path takes another one).
-    writer.metric("pretrain_final_loss", sum(info["losses"][-50:]) / 50, "{:.4f}")
+    writer.metric("pretrain_final_loss", sum(pretrain_losses[-50:]) / 50, "{:.4f}")
     for key, ranks in by_role.items():
         writer.metric(f"unshifted_{key}", shares(ranks)[0], "{:.1%}", label=f"unshifted: {ROLES[key]}")
         writer.metric(f"shifted_{key}", shares(ranks)[2], "{:.1%}", label=f"shifted: {ROLES[key]}")
         writer.metric(f"top3_{key}", 1 - shares(ranks)[2], "{:.1%}", label=f"rank 1-3: {ROLES[key]}")
-    writer.save()
 
 
 if __name__ == "__main__":

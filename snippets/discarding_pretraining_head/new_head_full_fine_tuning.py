@@ -82,7 +82,7 @@ def main(args):
 
     print(f"all-MiniLM-L6-v2, new head on the mean-pooled vector, full fine-tuning on {device}")
     headline, runs, model = label_efficiency("full fine-tuning (new head)", train, splits,
-                                             preset["counts"], preset["seeds"], device)
+                                             preset["counts"], preset["seeds"], device, draw_seed=args.seed)
     record(writer, [headline], runs, n_test=len(splits["test"]))
     writer.metric("lr", preset["lr"], "{:g}")
     writer.metric("epochs", preset["epochs"])

@@ -129,6 +129,12 @@ def main(args):
           "same label")
 
     results = ResultsWriter(args.out, "downstream_task_and_architecture/heads_on_one_body", args)
+    summary(results, rows, accuracy=accuracy, share_top=share_top)
+    results.save()
+
+
+def summary(results, rows, *, accuracy, share_top):
+    """Record the heads table and the metrics the page reads."""
     results.table("heads", ["task", "transformers class", "head predicts", "output for 2 messages",
                             "new parameters", "pre-trained parameters", "same encoder weights"],
                   rows, caption="One all-MiniLM-L6-v2 body under five task architectures.",
@@ -142,7 +148,6 @@ def main(args):
     results.metric("all_same_body", all(r[6] for r in rows))
     results.metric("untrained_head_accuracy", accuracy, "{:.1%}")
     results.metric("untrained_head_top_label_share", share_top, "{:.0%}")
-    results.save()
 
 
 if __name__ == "__main__":

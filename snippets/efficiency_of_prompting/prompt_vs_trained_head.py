@@ -151,8 +151,6 @@ def main(args):
     train, full_test = splits["train"], splits["test"]
     n_test = min(preset["test_messages"] or len(full_test), len(full_test))
     test = full_test if n_test == len(full_test) else label_subset(full_test, n_test, 0)  # fixed, label-balanced
-    shots = [k for k in preset["shots"] if k <= len(train)]
-    task = instruction(labels)
     print(f"on {device}: {len(test)} test messages (of {len(full_test)}), {len(train)} training labels, "
           f"labels {', '.join(labels)}")
 
@@ -170,7 +168,6 @@ def main(args):
             test_vectors = embed(encoder, enc_tokenizer, test.texts, preset["max_length"])
             predicted = head(test_vectors).argmax(-1).tolist()
     head_accuracy = accuracy(predicted, test.labels)
-    row = {t: i for i, t in enumerate(train.texts)}  # a training text's row in train_vectors
     head_per_query = serving.seconds / len(test)
     head_tokens = sum(len(enc_tokenizer(t, truncation=True, max_length=preset["max_length"]).input_ids)
                       for t in test.texts) / len(test)
@@ -178,6 +175,23 @@ def main(args):
           f"{training.seconds:.2f} s, {1000 * head_per_query:.1f} ms per query, peak {head_memory.peak_mb:.0f} MB")
 
     # The prompted arm: k examples in the prompt, one draw of them per seed.
+    model, runs = prompted_arm(args, preset, device, train=train, test=test, labels=labels, label_ids=label_ids,
+                               train_vectors=train_vectors, test_vectors=test_vectors)
+    writer = ResultsWriter(args.out, "efficiency_of_prompting/prompt_vs_trained_head", args)
+    writer.metric("llm_params", sum(p.numel() for p in model.parameters()), "{:,}")
+    writer.metric("encoder_params", sum(p.numel() for n, p in encoder.named_parameters() if not n.startswith("pooler."))
+                  + head.weight.numel() + head.bias.numel(), "{:,}")  # the frozen body and its head ([CLS] pooler unused)
+    report(writer, runs, preset, labels, len(train), len(test), len(full_test), {
+        "accuracy": head_accuracy, "per_query": head_per_query, "train_seconds": training.seconds,
+        "peak_mb": head_memory.peak_mb, "tokens": head_tokens})
+    writer.save()
+
+
+def prompted_arm(args, preset, device, *, train, test, labels, label_ids, train_vectors, test_vectors):
+    """SmolLM2 prompted with k labelled examples, several draws per k: the model and one measured run per prompt."""
+    shots = [k for k in preset["shots"] if k <= len(train)]
+    task = instruction(labels)
+    row = {t: i for i, t in enumerate(train.texts)}  # a training text's row in train_vectors
     with PeakMemory(device) as loading:  # the weights, and a first pass that touches them all (not timed)
         model, tokenizer = load_causal_lm(args.model, device)
         tokenizer.padding_side = "right"
@@ -216,14 +230,7 @@ def main(args):
             runs.append(run)
             print(f"  k={k}, draw {draw}: accuracy {run['raw']:.1%} raw, {run['calibrated']:.1%} calibrated; "
                   f"prefix {run['prefix_tokens']} tokens, {1000 * run['per_query']:.1f} ms per query")
-    writer = ResultsWriter(args.out, "efficiency_of_prompting/prompt_vs_trained_head", args)
-    writer.metric("llm_params", sum(p.numel() for p in model.parameters()), "{:,}")
-    writer.metric("encoder_params", sum(p.numel() for n, p in encoder.named_parameters() if not n.startswith("pooler."))
-                  + head.weight.numel() + head.bias.numel(), "{:,}")  # the frozen body and its head ([CLS] pooler unused)
-    report(writer, runs, preset, labels, len(train), len(test), len(full_test), {
-        "accuracy": head_accuracy, "per_query": head_per_query, "train_seconds": training.seconds,
-        "peak_mb": head_memory.peak_mb, "tokens": head_tokens})
-    writer.save()
+    return model, runs
 
 
 def mean(values):

@@ -46,6 +46,7 @@ PRESETS = {
     "gpu": {"world": lab.describe("gpu"), "seeds": 2, "sizes": [0, 6, 30, 120, 1200, 12000, None], "steps": 3000,
             "batch_size": 128, "lr": LR},
 }
+READINGS = ["format", "knowledge", "absent format", "absent knowledge"]  # each point of a curve, per recipe
 
 
 # --8<-- [start:recipe]
@@ -139,23 +140,32 @@ def main(args):
     seeds = list(range(args.seed, args.seed + preset["seeds"]))
     runs = [run_seed(args, preset, seed, device) for seed in seeds]
     recipes = list(preset["lr"])
-    readings = ["format", "knowledge", "absent format", "absent knowledge"]
-
-    def average(values):
-        return sum(values) / len(values)
 
     # The mean over seeds at each size: one seed's curve is one pre-training trajectory.
-    curves = {r: [{"n": point["n"], **{k: average([run["curves"][r][i][k] for run in runs]) for k in readings}}
+    curves = {r: [{"n": point["n"], **{k: average([run["curves"][r][i][k] for run in runs]) for k in READINGS}}
                   for i, point in enumerate(runs[0]["curves"][r])] for r in recipes}
     majority = average([run["majority"] for run in runs])
+    summary(writer, preset, runs, curves, seeds=seeds, majority=majority)
+    plot(writer, curves, majority)
+    writer.save()
+
+
+def average(values):
+    """The arithmetic mean of a non-empty list."""
+    return sum(values) / len(values)
+
+
+def summary(writer, preset, runs, curves, *, seeds, majority):
+    """Print the seed-averaged curves and record the table and metrics the page reads."""
+    recipes = list(preset["lr"])
     trainable = runs[0]["trainable"]
     print(f"mean over seeds {', '.join(map(str, seeds))}; majority-class baseline {majority:.3f}; "
           f"trainable numbers: " + ", ".join(f"{r} {trainable[r]:,}" for r in recipes))
 
     sizes = [p["n"] for p in curves[recipes[0]]]
-    rows = [[n, *(curves[r][i][k] for r in recipes for k in readings)] for i, n in enumerate(sizes)]
-    writer.table("data_size", ["fine-tuning examples"] + [f"{r}: {k}" for r in recipes for k in readings],
-                 rows, formats=["{:,}"] + ["{:.1%}"] * len(readings) * len(recipes),
+    rows = [[n, *(curves[r][i][k] for r in recipes for k in READINGS)] for i, n in enumerate(sizes)]
+    writer.table("data_size", ["fine-tuning examples"] + [f"{r}: {k}" for r in recipes for k in READINGS],
+                 rows, formats=["{:,}"] + ["{:.1%}"] * len(READINGS) * len(recipes),
                  caption=f"Share of questions answered in the right format (a value of the attribute asked "
                          f"about, then <eos>) and answered right (knowledge: exact match), mean over seeds "
                          f"{', '.join(map(str, seeds))}; every run fine-tunes for {preset['steps']} steps of "
@@ -204,8 +214,6 @@ def main(args):
     writer.metric("words_lead_min_from_15", min(d for n, d in lead.items() if n >= 15), "{:.1%}")
     if 50 in lead:
         writer.metric("words_lead_50", lead[50], "{:.1%}")
-    plot(writer, curves, majority)
-    writer.save()
 
 
 def plot(writer, curves, majority):

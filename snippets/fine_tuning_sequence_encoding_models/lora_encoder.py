@@ -89,7 +89,7 @@ def main(args):
 
     print(f"all-MiniLM-L6-v2 + LoRA r={preset['r']} on query/value, on {device}")
     headline, runs, model = label_efficiency(f"LoRA r={preset['r']} (new head)", train, splits,
-                                             preset["counts"], preset["seeds"], device)
+                                             preset["counts"], preset["seeds"], device, draw_seed=args.seed)
     record(writer, [headline], runs, n_test=len(splits["test"]))
     writer.metric("lr", preset["lr"], "{:g}")
     merged = model.merge_and_unload()  # W + B·A folded in: a plain model, no peft needed to load it

@@ -108,8 +108,16 @@ def main(args):
               f"final training loss {losses[-1]:.3f}, held-out loss on responses {r['heldout']:.3f} "
               f"(on all tokens {r['heldout_all_tokens']:.3f})")
 
-    writer.metric("n_train", len(masked))
-    writer.metric("n_heldout", len(heldout))
+    summary(writer, results, n_train=len(masked), n_heldout=len(heldout), n_response=n_response,
+            n_tokens=n_tokens, before=before, before_all=before_all, device=device)
+    plot(writer, results, before)
+    writer.save()
+
+
+def summary(writer, results, *, n_train, n_heldout, n_response, n_tokens, before, before_all, device):
+    """Record the metrics and the table the page reads."""
+    writer.metric("n_train", n_train)
+    writer.metric("n_heldout", n_heldout)
     writer.metric("steps", len(results["full fine-tuning"]["losses"]))
     writer.metric("response_token_share", n_response / n_tokens, "{:.0%}")
     writer.metric("heldout_before", before, "{:.3f}")
@@ -131,11 +139,9 @@ def main(args):
         + [[name, r["trainable"], r["share"], r["seconds"], r["peak_mb"], r["losses"][-1], r["heldout"],
             r["heldout_all_tokens"]] for name, r in results.items()],
         caption="Same data, order, steps and seed. Held-out loss = mean cross-entropy per token on "
-                f"{len(heldout)} instructions never trained on. Device: {device}.",
+                f"{n_heldout} instructions never trained on. Device: {device}.",
         formats=["{}", "{:,}", "{:.2%}", "{:.0f} s", "{:.0f} MB", "{:.3f}", "{:.3f}", "{:.3f}"],
     )
-    plot(writer, results, before)
-    writer.save()
 
 
 def plot(writer, results, before):

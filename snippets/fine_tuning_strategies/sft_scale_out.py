@@ -85,35 +85,50 @@ def resumable_checkpoint(checkpoint, config, total_steps, fresh):
     return state
 
 
-def main(args):
-    preset = PRESETS[args.scale]
-    device = pick_device(args.device)
-    items = instruction_set() if args.data is None else instruction_pairs(args.data)  # yours: checked first
-    n_heldout = preset["n_heldout"] if args.data is None else min(preset["n_heldout"], max(1, len(items) // 4))
+def join_process_group(device, global_batch):
+    """(rank, world size, this process's device): one GPU per process, from LOCAL_RANK, under torchrun."""
     rank, world = setup_distributed(device)
     if device.type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
         torch.cuda.set_device(device)
-    if preset["global_batch"] % world:
-        raise FieldGuideError(f"global batch {preset['global_batch']} does not split over {world} processes")
+    if global_batch % world:
+        raise FieldGuideError(f"global batch {global_batch} does not split over {world} processes")
+    return rank, world, device
+
+
+def run_config(args, preset, world):
+    """What a checkpoint must match to be resumed: the same run, not just the same --out."""
+    return {"scale": args.scale, "seed": args.seed, "model": args.model, "world_size": world, **preset,
+            "data": None if args.data is None else hashlib.sha256(args.data.read_bytes()).hexdigest()[:16]}
+
+
+def already_complete(out, state, total_steps, rank):
+    """Whether the checkpoint is this run's last step and its results are written (rank 0 says so)."""
+    if state is not None and state["step"] == total_steps and (out / "results.json").is_file():
+        if rank == 0:
+            print(f"the run in {out} is already complete ({total_steps} steps, final training loss "
+                  f"{state['losses'][-1]:.5f}); pass --fresh to train again")
+        return True
+    return False
+
+
+def main(args):
+    preset = PRESETS[args.scale]
+    device = pick_device(args.device)
+    items, n_heldout = instruction_items(args.data, preset["n_heldout"])  # yours: checked first
+    rank, world, device = join_process_group(device, preset["global_batch"])
     seed_everything(args.seed)
     train_items, heldout_items = stratified_split(items, n_heldout, seed=args.seed)
-    # What a checkpoint must match to be resumed: the same run, not just the same --out.
-    config = {"scale": args.scale, "seed": args.seed, "model": args.model, "world_size": world, **preset,
-              "data": None if args.data is None else hashlib.sha256(args.data.read_bytes()).hexdigest()[:16]}
+    config = run_config(args, preset, world)
     total_steps = preset["epochs"] * -(-min(preset["n_train"], len(train_items)) // preset["global_batch"])
     checkpoint = args.out / "checkpoint.pt"
     state = resumable_checkpoint(checkpoint, config, total_steps, args.fresh)
-    if state is not None and state["step"] == total_steps and (args.out / "results.json").is_file():
-        if rank == 0:
-            print(f"the run in {args.out} is already complete ({total_steps} steps, final training loss "
-                  f"{state['losses'][-1]:.5f}); pass --fresh to train again")
+    if already_complete(args.out, state, total_steps, rank):
         return
 
     model, tokenizer = load_causal_lm(args.model, device)
     pad = tokenizer.pad_token_id
-    train = [encode(tokenizer, it["prompt"], it["response"]) for it in train_items[:preset["n_train"]]]
-    heldout = [encode(tokenizer, it["prompt"], it["response"]) for it in heldout_items]
+    train, heldout = encode_items(tokenizer, train_items[:preset["n_train"]], heldout_items)
     model = get_peft_model(model, LORA)  # same seed on every rank: identical initial adapters
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=LR, weight_decay=0.0)
 
@@ -157,6 +172,20 @@ def main(args):
         summary(args, world, device, preset, losses, heldout_loss(model, heldout, pad), seconds, start)
     if world > 1:
         dist.destroy_process_group()
+
+
+def instruction_items(data, max_heldout):
+    """The instructions (the shipped set, or your --data file) and how many of them to hold out."""
+    items = instruction_set() if data is None else instruction_pairs(data)
+    n_heldout = max_heldout if data is None else min(max_heldout, max(1, len(items) // 4))
+    return items, n_heldout
+
+
+def encode_items(tokenizer, train_items, heldout_items):
+    """Training and held-out items, each as encoded prompt + response."""
+    train = [encode(tokenizer, it["prompt"], it["response"]) for it in train_items]
+    heldout = [encode(tokenizer, it["prompt"], it["response"]) for it in heldout_items]
+    return train, heldout
 
 
 def resume(model, optimizer, state, checkpoint, rank):

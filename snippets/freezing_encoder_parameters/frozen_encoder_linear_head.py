@@ -118,6 +118,55 @@ def classify(head, features):
         return head(features).argmax(-1).tolist()
 
 
+class FrozenEncoder:
+    """The frozen model every head sits on: its vectors per text, computed once, and new heads."""
+
+    def __init__(self, model, tokenizer, max_length, named_scale):
+        self.model, self.tokenizer, self.max_length, self.named_scale = model, tokenizer, max_length, named_scale
+        self.cache = {}  # text -> {readout: vector}: the frozen body gives the same vectors every time
+
+    def vectors(self, texts, readout):
+        """One row per text: its mean or [CLS] vector (unit length for the named head)."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self.cache]
+        if missing:
+            features = frozen_features(self.model, self.tokenizer, missing, self.max_length)
+            self.cache.update({t: {r: v[i] for r, v in features.items()} for i, t in enumerate(missing)})
+        stacked = torch.stack([self.cache[t]["cls" if readout.startswith("cls") else "mean"] for t in texts])
+        return torch.nn.functional.normalize(stacked, dim=-1) if readout == "named" else stacked
+
+    def new_head(self, readout, label_sentences):
+        """A new head for a readout; the named one starts from the vectors of the label sentences."""
+        if readout != "named":
+            return make_head(self.model, readout)
+        label_vectors = self.vectors(label_sentences, "named")  # (3, 384): one per label
+        return make_head(self.model, readout, label_vectors, self.named_scale)
+
+
+def choose_label_sentences(writer, encoder, validation, labels):
+    """The phrasing of the labels whose named head, with no training at all, does best on validation."""
+    phrasings = [[name, " / ".join(sentences), accuracy(classify(encoder.new_head("named", sentences),
+                 encoder.vectors(validation.texts, "named")), validation.labels)]
+                 for name, sentences in label_sentence_candidates(labels).items()]
+    chosen = max(phrasings, key=lambda row: row[2])[0]
+    writer.table("phrasings", ["phrasing", f"label sentences ({' / '.join(labels)})",
+                               "validation accuracy, no labels"], phrasings, formats=["{}", "{}", "{:.1%}"],
+                 caption="Each phrasing as the named head's start, before any training; the best one is used.")
+    writer.metric("phrasing", chosen)
+    print(f"label sentences chosen on validation: {chosen} ({max(r[2] for r in phrasings):.1%} with no labels)")
+    return label_sentence_candidates(labels)[chosen]
+
+
+def trainer(encoder, readout, *, label_sentences, preset, base_seed):
+    """The train(subset, seed) -> (head, predict) that label_efficiency calls, for one readout."""
+    def train(subset, seed):
+        torch.manual_seed(base_seed + seed)
+        head = train_head(encoder.new_head(readout, label_sentences), encoder.vectors(subset.texts, readout),
+                          subset.labels, preset["head_steps"], preset[readout]["lr"], preset[readout]["l2"],
+                          anchored=readout == "named")
+        return head, lambda texts: classify(head, encoder.vectors(texts, readout))
+    return train
+
+
 def main(args):
     preset = PRESETS[args.scale]
     device = pick_device(args.device)
@@ -130,21 +179,7 @@ def main(args):
         model, tokenizer = load_encoder(args.model, device, num_labels=len(labels), id2label=id2label)
     model.requires_grad_(False)  # freeze everything; the heads below are separate, small modules
     model.eval()
-    cache = {}  # text -> {readout: vector}: the frozen body gives the same vectors every time
-
-    def vectors(texts, readout):
-        missing = [t for t in dict.fromkeys(texts) if t not in cache]
-        if missing:
-            features = frozen_features(model, tokenizer, missing, preset["max_length"])
-            cache.update({t: {r: v[i] for r, v in features.items()} for i, t in enumerate(missing)})
-        stacked = torch.stack([cache[t]["cls" if readout.startswith("cls") else "mean"] for t in texts])
-        return torch.nn.functional.normalize(stacked, dim=-1) if readout == "named" else stacked
-
-    def new_head(readout, sentences=None):
-        if readout != "named":
-            return make_head(model, readout)
-        label_vectors = vectors(sentences or label_sentences, "named")  # (3, 384): one per label
-        return make_head(model, readout, label_vectors, preset["named"]["scale"])
+    encoder = FrozenEncoder(model, tokenizer, preset["max_length"], preset["named"]["scale"])
 
     # --8<-- [start:pooler]
     # Look inside the checkpoint before calling a layer pre-trained: a trained layer's bias moves
@@ -159,27 +194,8 @@ def main(args):
     print(f"frozen all-MiniLM-L6-v2 body + a linear head, four heads, on {device}; "
           f"test split: {len(splits['test'])} messages")
 
-    # Choose the label sentences on the validation split, with no training at all.
     validation = splits["validation"]
-    phrasings = [[name, " / ".join(sentences), accuracy(classify(new_head("named", sentences),
-                 vectors(validation.texts, "named")), validation.labels)]
-                 for name, sentences in label_sentence_candidates(labels).items()]
-    chosen = max(phrasings, key=lambda row: row[2])[0]
-    label_sentences = label_sentence_candidates(labels)[chosen]
-    writer.table("phrasings", ["phrasing", f"label sentences ({' / '.join(labels)})",
-                               "validation accuracy, no labels"], phrasings, formats=["{}", "{}", "{:.1%}"],
-                 caption="Each phrasing as the named head's start, before any training; the best one is used.")
-    writer.metric("phrasing", chosen)
-    print(f"label sentences chosen on validation: {chosen} ({max(r[2] for r in phrasings):.1%} with no labels)")
-
-    def trainer(readout):
-        def train(subset, seed):
-            torch.manual_seed(args.seed + seed)
-            head = train_head(new_head(readout), vectors(subset.texts, readout), subset.labels,
-                              preset["head_steps"], preset[readout]["lr"], preset[readout]["l2"],
-                              anchored=readout == "named")
-            return head, lambda texts: classify(head, vectors(texts, readout))
-        return train
+    label_sentences = choose_label_sentences(writer, encoder, validation, labels)
 
     body_params = sum(p.numel() for p in model.bert.embeddings.parameters()) + \
         sum(p.numel() for p in model.bert.encoder.parameters())
@@ -187,13 +203,14 @@ def main(args):
     test = splits["test"]
     with PeakMemory(device) as encoding:
         with Stopwatch() as encode_train:
-            vectors(splits["train"].texts, "mean")
+            encoder.vectors(splits["train"].texts, "mean")
         with Stopwatch() as encode_test:
-            vectors(test.texts, "mean")
+            encoder.vectors(test.texts, "mean")
     results = {}
     for readout in READOUTS:
-        headline, runs, head = label_efficiency(READOUTS[readout], trainer(readout), splits,
-                                                preset["counts"], preset["seeds"], device)
+        train = trainer(encoder, readout, label_sentences=label_sentences, preset=preset, base_seed=args.seed)
+        headline, runs, head = label_efficiency(READOUTS[readout], train, splits, preset["counts"], preset["seeds"],
+                                                device, draw_seed=args.seed)
         headline.total += body_params  # the frozen body is part of the classifier
         headline.peak_mb += loading.peak_mb + encoding.peak_mb  # its weights and its forward pass
         headline.train_seconds += encode_train.seconds
@@ -201,20 +218,27 @@ def main(args):
         results[readout] = (headline, runs, head)
 
     # No labels at all: the named head as it starts, before any training (zero-shot).
-    with Stopwatch() as clock:
-        predicted = classify(new_head("named"), vectors(test.texts, "named"))
-    zero_shot = Run(READOUTS["named"], 0, 0, **scores(predicted, test.labels, len(labels)), trainable=0,
-                    total=results["named"][0].total, peak_mb=results["named"][0].peak_mb,
-                    infer_per_100=per_100(clock.seconds + encode_test.seconds, len(test)))
-    print(f"  {READOUTS['named']}:   0 labels (zero-shot): accuracy {zero_shot.accuracy:.1%}, "
-          f"macro-F1 {zero_shot.macro_f1:.3f}")
+    zero_shot = zero_shot_run(encoder, test, labels, label_sentences, named_headline=results["named"][0],
+                              encode_seconds=encode_test.seconds)
 
-    validation_accuracy = {readout: accuracy(classify(head, vectors(validation.texts, readout)), validation.labels)
-                           for readout, (_, _, head) in results.items()}
+    validation_accuracy = {readout: accuracy(classify(head, encoder.vectors(validation.texts, readout)),
+                                             validation.labels) for readout, (_, _, head) in results.items()}
     summary(writer, results, zero_shot, validation_accuracy, labels=labels, label_sentences=label_sentences,
             body_params=body_params, counts=preset["counts"], n_train=len(splits["train"]), n_test=len(test))
     save(args.out, model, tokenizer, results, labels, id2label, preset["max_length"])
     writer.save()
+
+
+def zero_shot_run(encoder, test, labels, label_sentences, *, named_headline, encode_seconds):
+    """The untrained named head on the test split, with the named head's costs; prints its scores."""
+    with Stopwatch() as clock:
+        predicted = classify(encoder.new_head("named", label_sentences), encoder.vectors(test.texts, "named"))
+    zero_shot = Run(READOUTS["named"], 0, 0, **scores(predicted, test.labels, len(labels)), trainable=0,
+                    total=named_headline.total, peak_mb=named_headline.peak_mb,
+                    infer_per_100=per_100(clock.seconds + encode_seconds, len(test)))
+    print(f"  {READOUTS['named']}:   0 labels (zero-shot): accuracy {zero_shot.accuracy:.1%}, "
+          f"macro-F1 {zero_shot.macro_f1:.3f}")
+    return zero_shot
 
 
 def summary(writer, results, zero_shot, validation_accuracy, *, labels, label_sentences, body_params, counts,
@@ -279,6 +303,7 @@ def save(out, model, tokenizer, results, labels, id2label, max_length):
     print(f"saved {path.name} (mean-pooled head), {folder.name}/ ([CLS] classifier; load with "
           f"pipeline('text-classification', model=...)) and mean_pooled/model/ (the mean-pooled classifier; "
           f"load with sentence_transformers.SentenceTransformer) in the --out folder")
+
 
 if __name__ == "__main__":
     parser = snippet_parser(__doc__.splitlines()[0], default_model="minilm-l6", presets=PRESETS)

@@ -139,14 +139,44 @@ def train_with_trl(model, train, preset, seed, device, out):
     return trainer.model, losses
 
 
+def reward_sets(model, sets, pad_id):
+    """The model's reward for every text of every held-out set, without gradients."""
+    with torch.no_grad():
+        return {name: rewards(model, texts, pad_id) for name, texts in sets.items()}
+
+
+def chosen_shorter_share(tokenizer, rows):
+    """The share of pairs whose chosen answer has fewer tokens than the rejected one."""
+    all_pairs = [(len(tokenizer(r["chosen"]).input_ids), len(tokenizer(r["rejected"]).input_ids)) for r in rows]
+    return sum(c < j for c, j in all_pairs) / len(all_pairs)
+
+
+def random_heads(feats, *, n_heads, std, seed, device):
+    """Held-out accuracy of many random score heads on the frozen features, and the share of them
+    that rank at least 90 % of the pairs the same way."""
+    generator = torch.Generator().manual_seed(seed)
+    heads = torch.randn(n_heads, feats["chosen"].shape[1], generator=generator).to(device) * std
+    random_acc = ((feats["chosen"] - feats["rejected"]) @ heads.T > 0).double().mean(0)
+    decisive = ((random_acc >= 0.9) | (random_acc <= 0.1)).double().mean().item()
+    return random_acc, decisive
+
+
+def trl_from_fresh_model(args, device, train, *, preset, pad):
+    """Load and seed a fresh model as ours was, then train it with trl: (model, losses, seconds)."""
+    seed_everything(args.seed)
+    fresh_model, _ = load_encoder(args.model, device, num_labels=1)
+    fresh_model.config.pad_token_id = pad
+    started = time.perf_counter()
+    trl_model, trl_losses = train_with_trl(fresh_model, train, preset, args.seed, device, args.out)
+    return trl_model, trl_losses, time.perf_counter() - started
+
+
 def main(args):
     preset = PRESETS[args.scale]
     device = pick_device(args.device)
     rows = preference_pairs() if args.data is None else preference_triples(args.data, args.seed)  # yours: checked first
     writer = ResultsWriter(args.out, "llm_alignment/reward_model_length_bias", args)
-    train_rows = [r for r in rows if r["split"] == "train"][:preset["n_train"]]
-    heldout_rows = [r for r in rows if r["split"] == "heldout"]
-    pool = heldout_rows if len(heldout_rows) > 1 else rows  # where the off-topic answers come from
+    train_rows, heldout_rows, pool = split_rows(rows, preset["n_train"])
 
     seed_everything(args.seed)
     # num_labels=1: the language-model head is dropped and a fresh linear "score" head put on
@@ -158,12 +188,7 @@ def main(args):
     lengths = {name: [e.n_response for e in texts] for name, texts in sets.items()}
 
     # The data's length bias: how often is the chosen answer the shorter one?
-    all_pairs = [(len(tokenizer(r["chosen"]).input_ids), len(tokenizer(r["rejected"]).input_ids)) for r in rows]
-    chosen_shorter = sum(c < j for c, j in all_pairs) / len(all_pairs)
-
-    def scores(model):
-        with torch.no_grad():
-            return {name: rewards(model, texts, pad) for name, texts in sets.items()}
+    chosen_shorter = chosen_shorter_share(tokenizer, rows)
 
     # the length-only baseline: fewer response tokens, higher reward
     results = {"length only (shorter wins)": readout({n: [-x for x in v] for n, v in lengths.items()}, lengths)}
@@ -172,14 +197,11 @@ def main(args):
     started = time.perf_counter()
     model.eval()
     feats = {name: last_token_features(model, texts, pad) for name, texts in sets.items()}
-    fresh = scores(model)
+    fresh = reward_sets(model, sets, pad)
     assert torch.allclose(feats["chosen"] @ model.score.weight[0], fresh["chosen"], atol=1e-3)  # same token, head
     fresh = readout(fresh, lengths)
-    generator = torch.Generator().manual_seed(args.seed)
     std = model.config.initializer_range  # how transformers initialises the head
-    heads = torch.randn(preset["random_heads"], feats["chosen"].shape[1], generator=generator).to(device) * std
-    random_acc = ((feats["chosen"] - feats["rejected"]) @ heads.T > 0).double().mean(0)
-    decisive = ((random_acc >= 0.9) | (random_acc <= 0.1)).double().mean().item()
+    random_acc, decisive = random_heads(feats, n_heads=preset["random_heads"], std=std, seed=args.seed, device=device)
     results["untrained head (the one training starts from)"] = fresh
 
     # A linear head on the frozen body, fitted with the Bradley-Terry loss.
@@ -196,17 +218,12 @@ def main(args):
     started = time.perf_counter()
     losses = train_reward_model(model, train, pad, preset, args.seed)
     ours_seconds = time.perf_counter() - started
-    scored = scores(model)
+    scored = reward_sets(model, sets, pad)
     results["LoRA + head, written out"] = readout(scored, lengths)
 
     # The same with trl's RewardTrainer, from a fresh model.
-    seed_everything(args.seed)
-    fresh_model, _ = load_encoder(args.model, device, num_labels=1)
-    fresh_model.config.pad_token_id = pad
-    started = time.perf_counter()
-    trl_model, trl_losses = train_with_trl(fresh_model, train, preset, args.seed, device, args.out)
-    trl_seconds = time.perf_counter() - started
-    results["LoRA + head, trl RewardTrainer"] = readout(scores(trl_model), lengths)
+    trl_model, trl_losses, trl_seconds = trl_from_fresh_model(args, device, train, preset=preset, pad=pad)
+    results["LoRA + head, trl RewardTrainer"] = readout(reward_sets(trl_model, sets, pad), lengths)
 
     summary(writer, results, rows=rows, n_train=len(train), n_heldout=len(heldout_rows), chosen_shorter=chosen_shorter,
             random_acc=random_acc, decisive=decisive, fresh=fresh, head_params=head.weight.numel(),
@@ -214,6 +231,14 @@ def main(args):
             ours_seconds=ours_seconds, trl_seconds=trl_seconds, trainable=trainable, total=total)
     plot(writer, scored, lengths)
     writer.save()
+
+
+def split_rows(rows, n_train):
+    """The first n_train training pairs, the held-out pairs, and the pairs the off-topic answers come from."""
+    train_rows = [r for r in rows if r["split"] == "train"][:n_train]
+    heldout_rows = [r for r in rows if r["split"] == "heldout"]
+    pool = heldout_rows if len(heldout_rows) > 1 else rows  # a single held-out pair has no other to borrow from
+    return train_rows, heldout_rows, pool
 
 
 def encode_pairs(tokenizer, train_rows, heldout_rows, pool):
@@ -231,6 +256,7 @@ def encode_pairs(tokenizer, train_rows, heldout_rows, pool):
         sets["rejected"].append(p["rejected"])
         sets["off_topic"].append(encode(tokenizer, r["prompt"], other["chosen"]))
     return [pair(r) for r in train_rows], sets
+
 
 def summary(writer, results, *, rows, n_train, n_heldout, chosen_shorter, random_acc, decisive, fresh, head_params,
             head_loss, head_seconds, losses, trl_losses, ours_seconds, trl_seconds, trainable, total):
@@ -287,6 +313,7 @@ def summary(writer, results, *, rows, n_train, n_heldout, chosen_shorter, random
                          "reward's own units (the length baseline's: tokens). Correlation over the held-out "
                          "chosen, rejected and off-topic answers together.",
                  formats=["{}", "{:.0%}", "{:+.2f}", "{:.0%}", "{:.0%}", "{:+.2f}"])
+
 
 def plot(writer, scored, lengths):
     import matplotlib

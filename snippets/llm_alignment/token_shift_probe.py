@@ -78,6 +78,15 @@ def main(args):
     shares = {"unshifted": sum(r == 1 for r in flat) / n, "marginal": sum(2 <= r <= 3 for r in flat) / n,
               "shifted": sum(r > 3 for r in flat) / n}
     greedy_check = sum(r == 1 for ranks in tuned_ranks for r in ranks) / n  # should be 1.0
+    summary(writer, tokenizer, shares, greedy_check, n_tokens=n, n_train=len(train), losses=losses,
+            prompts=prompts, tuned_ids=tuned_ids, base_ids=base_ids, base_ranks=base_ranks)
+    plot(writer, base_ranks)
+    writer.save()
+
+
+def summary(writer, tokenizer, shares, greedy_check, *, n_tokens, n_train, losses, prompts, tuned_ids, base_ids,
+            base_ranks):
+    """Print the rank shares and the shifted tokens; record the metrics and tables the page reads."""
     shifted = Counter()
     early = 0
     for ids, ranks in zip(tuned_ids, base_ranks):
@@ -86,16 +95,16 @@ def main(args):
                 shifted[tokenizer.decode([token])] += 1
                 early += position < 5
     n_shifted = sum(shifted.values())
-    early_tokens = sum(min(len(ids), 5) for ids in tuned_ids) / n  # share of all tokens in positions 0-4
+    early_tokens = sum(min(len(ids), 5) for ids in tuned_ids) / n_tokens  # share of all tokens in positions 0-4
 
-    print(f"SmolLM2 + LoRA ({len(train)} instructions, {len(losses)} steps, final loss {losses[-1]:.3f}); "
-          f"{len(prompts)} held-out prompts, {n} generated tokens")
+    print(f"SmolLM2 + LoRA ({n_train} instructions, {len(losses)} steps, final loss {losses[-1]:.3f}); "
+          f"{len(prompts)} held-out prompts, {n_tokens} generated tokens")
     print(f"  ranks under the untuned model: unshifted {shares['unshifted']:.1%}, marginal {shares['marginal']:.1%}, "
           f"shifted {shares['shifted']:.1%}   (URIAL, Llama-2-7b -> chat: 77.7 % / 14.5 % / 7.8 %)")
     print(f"  shifted tokens within the first 5 positions: {early}/{n_shifted} "
           f"(all tokens there: {early_tokens:.0%})")
     print("  most frequent shifted tokens:", ", ".join(f"{t!r}x{c}" for t, c in shifted.most_common(10)))
-    writer.metric("n_tokens", n)
+    writer.metric("n_tokens", n_tokens)
     writer.metric("steps", len(losses))
     for key, value in shares.items():
         writer.metric(f"{key}_share", value, "{:.1%}")
@@ -114,8 +123,6 @@ def main(args):
                   for p, b, t, r in list(zip(prompts, base_ids, tuned_ids, base_ranks))[:8]],
                  caption="Greedy answers to held-out instructions; brackets mark tokens with rank > 3 "
                          "under the untuned model.")
-    plot(writer, base_ranks)
-    writer.save()
 
 
 def plot(writer, base_ranks):

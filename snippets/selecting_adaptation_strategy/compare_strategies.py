@@ -87,6 +87,14 @@ def main(args):
     best_pretrained = {n: max(mean(k, n) for k in pretrained) for n in counts}
     gaps = {n: best_pretrained[n] - mean("control", n) for n in counts}
     # --8<-- [end:gap]
+    summary(writer, runs, rows, curves=curves, counts=counts, shared=shared, mean=mean, pretrained=pretrained,
+            best_pretrained=best_pretrained, gaps=gaps)
+    plot(writer, curves, counts, runs[PROMPTING])
+    writer.save()
+
+
+def summary(writer, runs, rows, *, curves, counts, shared, mean, pretrained, best_pretrained, gaps):
+    """Record the metrics the pages read, from the approaches' runs and the paired curves; print the headline."""
     best = max(rows, key=lambda r: r[2])  # every row used at most 480 labels
     frozen, full, lora, control = (runs[s] for s in SOURCES[:4])
     prompting = runs[PROMPTING]
@@ -147,8 +155,6 @@ def main(args):
     writer.metric("seconds_all_sources", sum(runs[name].seconds for name in SOURCES), "{:.0f} s")
     print(f"best with all {counts[-1]} labels: {best[0]} ({best[2]:.1%}); pre-trained beats the control "
           f"by at least {100 * min(gaps.values()):.0f} points at every label count")
-    plot(writer, curves, counts, prompting)
-    writer.save()
 
 
 def plot(writer, curves, counts, prompting):

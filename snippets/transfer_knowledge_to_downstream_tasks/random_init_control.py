@@ -126,14 +126,14 @@ def main(args):
 
     print(f"randomly initialised {config.num_hidden_layers}-layer BERT (MiniLM-L6 shape), on {device}")
     headline, runs, model = label_efficiency("random-init control (same training)", train, splits,
-                                             preset["counts"], preset["seeds"], device)
+                                             preset["counts"], preset["seeds"], device, draw_seed=args.seed)
 
     def bag_of_words(subset, seed):
         torch.manual_seed(args.seed + seed)
         return tfidf_logistic_regression(subset, len(labels), **TFIDF)
 
     bow_headline, bow_runs, _ = label_efficiency("TF-IDF + logistic regression (no pre-training)", bag_of_words,
-                                                 splits, preset["counts"], preset["seeds"], device)
+                                                 splits, preset["counts"], preset["seeds"], device, draw_seed=args.seed)
     record(writer, [headline, bow_headline], runs + bow_runs, n_test=len(splits["test"]))
     summary(writer, headline, runs, bow_headline, bow_runs)
     writer.metric("chance", 1 / len(labels), "{:.0%}")  # for a test split balanced over the labels

@@ -191,13 +191,15 @@ class Run:
 
 
 def label_efficiency(approach: str, train, splits: dict[str, Split], counts, seeds, device,
-                     headline_seeds=(0,)) -> tuple[Run, list[Run], object]:
+                     headline_seeds=(0,), draw_seed: int = 0) -> tuple[Run, list[Run], object]:
     """Run ``train(subset, seed) -> (model, predict_fn)`` over label counts and seeds.
 
     The headline run (all training labels, first seed) goes first, while the process is
     fresh, and is the one whose costs are measured: training wall time, peak memory (load,
     training and prediction together) and inference time per 100 test messages. Smaller
-    label counts run with every seed in ``seeds``; the full set with ``headline_seeds``.
+    label counts run with every seed in ``seeds``; the full set with ``headline_seeds``. Seed
+    ``s`` draws its labels with ``draw_seed + s``: a run's ``--seed`` moves the label draws too,
+    so a claim checked at another seed meets labels it was not tuned on.
     Returns (headline run, every run, the headline model).
     """
     full = len(splits["train"])
@@ -205,7 +207,7 @@ def label_efficiency(approach: str, train, splits: dict[str, Split], counts, see
     plan = [(full, s) for s in headline_seeds] + [(n, s) for n in counts if n < full for s in seeds]
     runs, headline_model = [], None
     for n, seed in plan:
-        subset = splits["train"] if n == full else label_subset(splits["train"], n, seed)
+        subset = splits["train"] if n == full else label_subset(splits["train"], n, draw_seed + seed)
         with PeakMemory(device) as memory:
             with Stopwatch() as training:
                 model, predict_fn = train(subset, seed)
