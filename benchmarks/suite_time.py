@@ -11,16 +11,19 @@ Clones the repository's HEAD into a temporary folder, then times, each as a whol
 5. a prose-only edit: one sentence added to a page, then ``mkdocs build --strict``.
 
 For each it prints wall seconds and CPU utilisation (user + system seconds of all child
-processes over wall seconds times cores). Targets on a 2-core machine: cold ``.ci/run``
-(phases 1-3) <= 12 minutes, unchanged re-run <= 60 s, prose edit <= 5 s.
+processes over wall seconds times cores). Targets (issue 28): the cold ``.ci/run`` (phases 1-3)
+at most 1.15 times a named earlier commit's, timed the same way right after on the same machine
+(``--against``); an unchanged re-run <= 45 s; a prose edit <= 5 s.
 
-    python benchmarks/suite_time.py              # about 20 minutes on 2 cores
-    python benchmarks/suite_time.py --keep       # keep the clone to look at
+    bash dev.sh bench                            # HEAD: about an hour on 2 cores
+    bash dev.sh bench --against 17e1f19          # then 17e1f19, and the ratio of cold times
+    bash dev.sh bench --keep                     # keep the clone to look at
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -61,17 +64,17 @@ def by_test_file(junit: Path) -> dict[str, float]:
     return dict(sorted(seconds.items(), key=lambda kv: -kv[1]))
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--keep", action="store_true", help="keep the temporary clone")
-    parser.add_argument("--skip-second", action="store_true", help="skip the unchanged re-run and the prose edit")
-    args = parser.parse_args()
+def time_clone(rev: str, skip_second: bool, keep: bool) -> tuple[list[dict], float]:
+    """Clone ``rev`` of this repository into a temporary folder and time its phases: (rows, cold seconds)."""
     work = Path(tempfile.mkdtemp(prefix="fieldguide-suite-time-"))
     clone, log = work / "clone", work / "log.txt"
     subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
+    subprocess.run(["git", "-c", "advice.detachedHead=false", "checkout", "-q", rev], cwd=clone, check=True)
     if (REPO.parent / "shared").is_dir():  # the course seed and facts beside the clone, as in CI
         (work / "shared").symlink_to(REPO.parent / "shared")
     env = {**os.environ, "FIELDGUIDE_CACHE": str(work / "cache"), "CI": os.environ.get("CI", "true")}
+    for name in ("FIELDGUIDE_RUNS", "FIELDGUIDE_EXECUTE", "FIELDGUIDE_RECORDS"):  # a clean clone's defaults
+        env.pop(name, None)
     print(f"clean clone of {subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=clone, capture_output=True, text=True).stdout.strip()} "
           f"in {clone}, empty FIELDGUIDE_CACHE; {CORES} cores; log {log}", flush=True)
     rows = [timed("set-up (dev.sh setup)", ["bash", "dev.sh", "setup"], clone, env, log),
@@ -87,7 +90,7 @@ def main() -> int:
         for name, seconds in by_test_file(junit).items():
             if seconds >= 1:
                 print(f"  {seconds:7.1f}  {name}")
-    if not args.skip_second:
+    if not skip_second:
         print()
         rows.append(timed("whole suite, nothing changed", ["bash", "dev.sh", "test", "-q"], clone, env, log))
         page = clone / "docs" / "index.md"
@@ -95,13 +98,38 @@ def main() -> int:
         rows.append(timed("prose edit: mkdocs build --strict",
                           [str(clone / ".venv/bin/mkdocs"), "build", "--strict", "--site-dir", str(work / "site")],
                           clone, {**env, "NO_MKDOCS_2_WARNING": "1"}, log))
-    print(f"\ncold .ci/run (set-up + conversion + suite): {cold / 60:.1f} min (target <= 12)")
-    if not args.skip_second:
-        print(f"unchanged re-run: {rows[3]['wall']:.0f} s (target <= 60); prose edit: {rows[4]['wall']:.1f} s "
-              f"(target <= 5)")
-    if not args.keep:
+    if not keep:
         shutil.rmtree(work, ignore_errors=True)
-    return 1 if any(r["exit"] for r in rows) else 0
+    return rows, cold
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", action="store_true", help="keep the temporary clone")
+    parser.add_argument("--skip-second", action="store_true", help="skip the unchanged re-run and the prose edit")
+    parser.add_argument("--rev", default="HEAD", help="the commit to time (default: HEAD)")
+    parser.add_argument("--against", metavar="REV", default=None,
+                        help="then time this commit the same way, right after, and print the ratio of cold times")
+    parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
+    args = parser.parse_args()
+    rows, cold = time_clone(args.rev, args.skip_second, args.keep)
+    print(f"\ncold .ci/run (set-up + conversion + suite): {cold:.0f} s ({cold / 60:.1f} min)")
+    if not args.skip_second:
+        print(f"unchanged re-run: {rows[3]['wall']:.0f} s (target <= 45); prose edit: {rows[4]['wall']:.1f} s "
+              f"(target <= 5)")
+    record = {"rev": args.rev, "cores": CORES, "rows": rows, "cold_s": cold}
+    failed = any(r["exit"] for r in rows)
+    if args.against:
+        print(f"\nthe same, right after, for {args.against}:")
+        base_rows, base_cold = time_clone(args.against, True, args.keep)
+        ratio = cold / base_cold
+        print(f"\ncold .ci/run: {args.rev} {cold:.0f} s, {args.against} {base_cold:.0f} s: ratio {ratio:.2f} "
+              f"(target <= 1.15)")
+        record.update(against=args.against, against_rows=base_rows, against_cold_s=base_cold, ratio=ratio)
+        failed = failed or any(r["exit"] for r in base_rows)
+    if args.json:
+        args.json.write_text(json.dumps(record, indent=1))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

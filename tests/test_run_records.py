@@ -86,3 +86,28 @@ def test_the_code_key_holds_nothing_of_this_machine(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     assert execute.code_key(name, args) == before[0] and execute.run_key(name, args) != before[1]
     assert execute.code_key(name, [*args, "--seed", "1"]) != before[0]
+
+
+def test_a_fresh_clone_builds_every_page_from_the_records_without_executing(tmp_path):
+    """Issue 23 §4: the served site of a fresh clone. With no run of its own (an empty runs folder),
+    the strict build shows every page's results from the committed records: no snippet executes and
+    no page carries a "not executed" placeholder."""
+    import os
+    import subprocess
+    import sys
+
+    missing = [name for name in SNIPPETS if execute.committed_record(name) is None]
+    assert not missing, f"no current record of {missing}: the fresh clone's build would execute them"
+    env = {**os.environ, "FIELDGUIDE_RUNS": str(tmp_path / "runs")}
+    env.pop("FIELDGUIDE_EXECUTE", None)
+    env.pop("FIELDGUIDE_RECORDS", None)
+    site = tmp_path / "site"
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+                          cwd=execute.REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "fieldguide: running" not in done.stderr, "a snippet executed during a fresh clone's build"
+    placeholders = [p.relative_to(site).as_posix() for p in site.rglob("*.html")
+                    if "not executed" in p.read_text(encoding="utf-8")]
+    assert not placeholders, f"pages with a 'not executed' placeholder: {placeholders}"
+    pages = list(site.rglob("index.html"))
+    assert len(pages) >= 20, f"only {len(pages)} pages built"

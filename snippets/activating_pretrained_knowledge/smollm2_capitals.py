@@ -336,8 +336,9 @@ def main(args):
     writer = ResultsWriter(args.out, "activating_pretrained_knowledge/smollm2_capitals", args)
     per_seed = []
     for split_seed in preset["split_seeds"]:
-        seed_everything(args.seed + split_seed)
-        train_items, heldout = split(items, n_train, seed=split_seed)
+        seed = args.seed + split_seed  # --seed moves the train/held-out split too, not only the training order
+        seed_everything(seed)
+        train_items, heldout = split(items, n_train, seed=seed)
         model, tokenizer = load_causal_lm(args.model, device)
         before = measure(model, tokenizer, heldout, general)
         before["ranked_first"] = ranked_first(model, tokenizer, heldout)
@@ -347,12 +348,12 @@ def main(args):
         before["in_context_exact"] = [is_bare_match(a, it) for a, it in zip(in_context, heldout)]
         any_answer = {x.lower() for it in items for x in it.accepted}  # the format, right or wrong
         before["in_context_bare_any"] = [bare(a) in any_answer for a in in_context]
-        result = {"seed": split_seed, "n_heldout": len(heldout), "known": count(before["knows"]), "before": before}
+        result = {"seed": seed, "n_heldout": len(heldout), "known": count(before["knows"]), "before": before}
         for name, recipe in recipes.items():
             model, tokenizer = load_causal_lm(args.model, device)  # fresh weights for each recipe
             trained_on = shuffled(train_items) if recipe.get("shuffled") else train_items
             result[name] = run_recipe(model, tokenizer, trained_on, heldout, general, before, recipe,
-                                      preset["batch_size"], split_seed)
+                                      preset["batch_size"], seed)
         per_seed.append(result)
     summary(writer, args, per_seed, recipes, items, general, n_train, device)
     writer.save()
