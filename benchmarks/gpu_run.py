@@ -135,7 +135,9 @@ def dry_run_snippet(name: str, out_root: Path, limit: float) -> dict:
     reader.join(timeout=5)
     seen, code = marks(), process.returncode
     last = next((line.strip() for line in reversed(stderr_tail) if line.strip()), "")
-    if "step" in seen:
+    if "ready" not in seen:
+        status, detail = "failed", "the dry run's step hook did not load in the snippet's process"
+    elif "step" in seen:
         status, detail = "step", "one optimisation step taken"
     elif code == 0:
         status, detail = "completed", "trains nothing: ran to its end"
