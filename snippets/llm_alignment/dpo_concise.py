@@ -154,13 +154,14 @@ def main(args):
     model = get_peft_model(model, LORA)
     prompts = [r["prompt"] for r in heldout_rows]
     with model.disable_adapter():
-        length_before = [len(ids) for ids in generate(model, tokenizer, prompts, preset["max_new_tokens"])]
+        answers_before = generate(model, tokenizer, prompts, preset["max_new_tokens"])
+    length_before = [len(ids) for ids in answers_before]
     started = time.perf_counter()
     losses, curve = train_dpo(model, train, heldout, pad, preset, args.seed)
     ours_seconds = time.perf_counter() - started
     answers = generate(model, tokenizer, prompts, preset["max_new_tokens"])
     length_after = [len(ids) for ids in answers]
-    sample = [tokenizer.decode(ids) for ids in answers[:4]]
+    sample = [(tokenizer.decode(b), tokenizer.decode(a)) for b, a in zip(answers_before[:4], answers[:4])]
 
     seed_everything(args.seed)
     fresh, _ = load_causal_lm(args.model, device)
@@ -229,8 +230,10 @@ def summary(writer, preset, losses, curve, trl_losses, trl_end, ours_seconds, tr
                          "evaluations of the curves (before the first step and every few steps); trl's "
                          "has none.",
                  formats=["{}", "{:.3f}", "{:.3f}", "{:.2f}", "{:.0%}", "{:.4f}", "{:.0f} s"])
-    writer.table("answers", ["held-out prompt", "answer after DPO"], [[p, a] for p, a in zip(prompts, sample)],
-                 caption="Greedy answers of the DPO-tuned policy (ours).")
+    writer.table("answers", ["held-out prompt", "answer before DPO", "answer after DPO"],
+                 [[p, before, after] for p, (before, after) in zip(prompts, sample)],
+                 caption="Greedy answers of the same model before and after DPO (ours), cut at "
+                         f"{preset['max_new_tokens']} tokens: what the preference tuning changed, right or wrong.")
 
 
 def plot(writer, losses, trl_losses, curve):
