@@ -18,7 +18,8 @@ cpu``, two at a time on one thread each, stopped at its first optimisation step 
 of the run loads: benchmarks/dry_run/sitecustomize.py). A preset that cannot be built, data it asks
 for that does not exist, a model call that fails at the preset's sizes: each fails here first. What
 it cannot show is what only a GPU does (CUDA memory, bf16 kernels). A snippet that trains nothing
-runs to its end; one still evaluating at the time limit is reported as such (its forward passes ran).
+runs to its end; one still evaluating at the time limit is reported as such (its forward passes ran),
+and one still building its data or model then as "setting up" (not tested beyond that).
 """
 
 from __future__ import annotations
@@ -129,7 +130,8 @@ def dry_run_snippet(name: str, out_root: Path, limit: float) -> dict:
     while process.poll() is None and "step" not in marks() and time.perf_counter() - started < limit:
         time.sleep(0.2)
     seconds = round(time.perf_counter() - started, 1)
-    if process.poll() is None:
+    killed = process.poll() is None
+    if killed:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
     reader.join(timeout=5)
@@ -141,8 +143,10 @@ def dry_run_snippet(name: str, out_root: Path, limit: float) -> dict:
         status, detail = "step", "one optimisation step taken"
     elif code == 0:
         status, detail = "completed", "trains nothing: ran to its end"
-    elif code is not None and code < 0 and "forward" in seen:  # killed at the limit, still evaluating
+    elif killed and "forward" in seen:  # stopped at the limit, still evaluating
         status, detail = "forward only", f"forward passes ran; no optimisation step within {limit:.0f} s"
+    elif killed:  # stopped at the limit before any model call: data or model still being built
+        status, detail = "setting up", f"still building its data or model at {limit:.0f} s: nothing ran yet"
     else:
         status, detail = "failed", last[-300:] or f"exit {code}"
     shutil.rmtree(out, ignore_errors=True)
@@ -169,6 +173,7 @@ def dry_run(names: list[str], limit: float, json_out: Path | None) -> int:
     print(f"dry run: {sum(r['status'] == 'step' for r in rows)} took a step, "
           f"{sum(r['status'] == 'completed' for r in rows)} train nothing and ran to the end, "
           f"{sum(r['status'] == 'forward only' for r in rows)} still evaluating at the limit, "
+          f"{sum(r['status'] == 'setting up' for r in rows)} still setting up, "
           f"{sum(r['status'] == 'not run' for r in rows)} not run, {len(failed)} failed; "
           f"{time.perf_counter() - started:.0f} s", flush=True)
     if json_out:
