@@ -9,6 +9,7 @@
 #   bash dev.sh gpu [--budget S]    on a machine with a CUDA GPU: every snippet at --scale gpu, then the SFT speed
 #   bash dev.sh gpu --dry-run       here, without a GPU: every gpu preset built on the CPU, stopped at its first step
 #   bash dev.sh bench               time the suite phase by phase from a clean clone (benchmarks/suite_time.py)
+#   bash dev.sh drift               the newest torch/transformers/peft/trl/accelerate against the snippets (downloads)
 #   bash dev.sh wheel               build dist/fieldguide-<version>-py3-none-any.whl (the runtime a snippet imports)
 #   bash dev.sh wheelhouse          download the runtime's pinned dependencies as wheels (setup does it too)
 # --no-exec: preview prose at once; pages then say their results were not executed.
@@ -116,7 +117,8 @@ case "$cmd" in
     bench) setup; exec "$PY" benchmarks/suite_time.py "$@" ;;
     record) setup; exec "$PY" -m fieldguide_site.records ;;
     gpu)   [ -x "$PY" ] || setup; exec "$PY" benchmarks/gpu_run.py "$@" ;;  # no network on a GPU loan: reuse .venv
+    drift) setup; exec "$PY" benchmarks/drift.py "$@" ;;  # downloads the newest libraries: not in the suite
     wheel) [ -x "$PY" ] || setup; wheel "${1:-dist}" ;;  # no set-up run inside the (offline) suite
     wheelhouse) setup ;;
-    *) echo "dev.sh: unknown command '$cmd' (use serve, test, build, setup, record, gpu, bench, wheel or wheelhouse)" >&2; exit 2 ;;
+    *) echo "dev.sh: unknown command '$cmd' (use serve, test, build, setup, record, gpu, drift, bench, wheel or wheelhouse)" >&2; exit 2 ;;
 esac

@@ -65,6 +65,30 @@ def test_serve_and_build_refuse_an_unknown_option():
     assert result.returncode == 2 and "unknown option '--exec'" in result.stderr, result.stderr
 
 
+def test_drift_refuses_a_record_path_in_no_folder_before_downloading_anything(tmp_path):
+    """bash dev.sh drift downloads the newest libraries (issue 27 §6), so it is not in the suite;
+    its bad input is: one error line, exit 2, before any download."""
+    result = subprocess.run(["bash", str(REPO / "dev.sh"), "drift", "--json", str(tmp_path / "none" / "d.json")],
+                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: --json"), result.stderr
+    assert "installing" not in result.stdout
+
+
+def test_drift_names_the_first_error_line_a_reader_would_search_for():
+    import sys
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from drift import first_error
+
+    traceback = ("Traceback (most recent call last):\n  File \"x.py\", line 3, in <module>\n"
+                 "    TrainingArguments(evaluation_strategy='no')\n"
+                 "TypeError: TrainingArguments.__init__() got an unexpected keyword argument 'evaluation_strategy'\n")
+    assert first_error(traceback).startswith("TypeError: TrainingArguments.__init__()")
+    assert first_error("loading\nx.py: error: --data: bad.csv has no column 'text'\n").startswith("x.py: error:")
+    assert first_error("just stopped\n") == "just stopped" and first_error("") == ""
+
+
 def test_gpu_dry_run_builds_every_gpu_preset_on_the_cpu_and_takes_a_step():
     """bash dev.sh gpu --dry-run (issue 28 §4): every snippet's gpu preset, on the CPU, up to its first
     optimisation step, so a preset that would crash on a GPU machine fails here first. Computed once

@@ -77,6 +77,19 @@ def test_the_key_holds_the_device_used_and_the_result_environment(demo, monkeypa
     assert record["device"].startswith("cpu:") and record["python"]
 
 
+def test_the_notebook_cache_is_keyed_like_a_snippet_run(demo, monkeypatch):
+    """Issue 27 §4: mkdocs-jupyter's cache folder changes with an upgraded library, another
+    numerics path and the runtime's code, so none of them serves a stale notebook."""
+    plain = execute.notebook_cache_key()
+    assert execute.notebook_cache_key() == plain
+    monkeypatch.setattr(execute, "distributions_digest", lambda: "transformers==99.0")
+    upgraded = execute.notebook_cache_key()
+    monkeypatch.setenv("MKL_CBWR", f"{os.environ.get('MKL_CBWR')}-another-value")
+    other_path = execute.notebook_cache_key()
+    monkeypatch.setattr(execute, "library_digest", lambda: "another runtime")
+    assert len({plain, upgraded, other_path, execute.notebook_cache_key()}) == 4
+
+
 ASK_DEVICE = ("import sys; from fieldguide_site import execute; "
               "print(execute.device_used('cpu'), 'torch' in sys.modules)")
 

@@ -20,34 +20,13 @@ import torch
 from fieldguide.classification import sentiment_splits
 from fieldguide.mean_pooled import load_mean_pooled
 from fieldguide_site.execute import run_snippet
+from reader_scripts import LOAD_WITHOUT_FIELDGUIDE
 
 # snippet -> the folder (in its --out) that save_mean_pooled wrote
 SAVERS = {"discarding_pretraining_head/new_head_full_fine_tuning": ".",
           "fine_tuning_sequence_encoding_models/lora_encoder": ".",
           "transfer_knowledge_to_downstream_tasks/random_init_control": ".",
           "freezing_encoder_parameters/frozen_encoder_linear_head": "mean_pooled"}
-
-# What a reader's project runs: sentence-transformers and transformers, no fieldguide.
-LOAD_WITHOUT_FIELDGUIDE = r"""
-import json, sys
-
-class NoFieldguide:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] == "fieldguide":
-            raise ImportError("fieldguide is not installed in this project")
-
-sys.meta_path.insert(0, NoFieldguide())
-from sentence_transformers import SentenceTransformer
-from transformers import AutoConfig
-
-folder, texts = sys.argv[1], json.loads(sys.argv[2])
-model = SentenceTransformer(folder, device="cpu")
-logits = model.encode(texts, convert_to_tensor=True)
-id2label = AutoConfig.from_pretrained(folder).id2label
-print(json.dumps({"logits": logits.tolist(), "labels": [id2label[i] for i in range(len(id2label))],
-                  "predicted": [id2label[int(i)] for i in logits.argmax(-1)]}))
-"""
-
 
 @pytest.mark.parametrize("name", SAVERS)
 def test_saved_classifier_loads_with_sentence_transformers_and_predicts_as_the_run(name):

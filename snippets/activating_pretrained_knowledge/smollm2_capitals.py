@@ -42,6 +42,7 @@ from peft import LoraConfig, get_peft_model
 from tqdm.auto import tqdm
 
 from fieldguide import ResultsWriter, load_causal_lm, pick_device, run_main, seed_everything, snippet_parser
+from fieldguide.chat_data import greedy_token_ids
 from fieldguide.datasets import DATA, country_capitals, split
 from fieldguide.user_data import add_data_flag, knowledge_facts
 
@@ -119,21 +120,12 @@ def chat_prompt(tokenizer, question, shots=()):
         [*turns, {"role": "user", "content": question}], tokenize=False, add_generation_prompt=True)
 
 
-@torch.no_grad()
 def ask(model, tokenizer, questions, max_new_tokens, answer_starts=None, batch_size=64, shots=()):
-    """Greedy answers, batched with left padding; ``answer_starts`` pre-fills each reply."""
-    tokenizer.padding_side = "left"
+    """Greedy answers to chat questions; ``answer_starts`` pre-fills each reply."""
     starts = answer_starts or [""] * len(questions)
-    answers = []
-    for i in range(0, len(questions), batch_size):
-        prompts = [chat_prompt(tokenizer, q, shots) + a
-                   for q, a in zip(questions[i:i + batch_size], starts[i:i + batch_size])]
-        batch = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
-        batch = batch.to(model.device)
-        output = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False,
-                                pad_token_id=tokenizer.pad_token_id)
-        answers += tokenizer.batch_decode(output[:, batch.input_ids.shape[1]:], skip_special_tokens=True)
-    return answers
+    prompts = [chat_prompt(tokenizer, q, shots) + a for q, a in zip(questions, starts)]
+    return tokenizer.batch_decode(greedy_token_ids(model, tokenizer, prompts, max_new_tokens, batch_size),
+                                  skip_special_tokens=True)
 
 
 def bare(answer):
@@ -371,6 +363,8 @@ def run_recipe(model, tokenizer, train_items, heldout, general, before, recipe, 
     tuned, losses = fine_tune(model, tokenizer, train_items, recipe, batch_size, seed)
     seconds = time.perf_counter() - started
     trainable = sum(p.numel() for p in tuned.parameters() if p.requires_grad)
+    share, update = trainable / sum(p.numel() for p in tuned.parameters()), relative_update(tuned)
+    tuned = tuned.merge_and_unload()  # W0 + BA folded into one matrix: the same model, faster to probe
     after = measure(tuned, tokenizer, heldout, general)
     after["ranked_first"] = ranked_first(tuned, tokenizer, heldout)  # suppressed, or erased?
     right, known, ranked = after["exact"], before["knows"], before["ranked_first"]
@@ -378,8 +372,7 @@ def run_recipe(model, tokenizer, train_items, heldout, general, before, recipe, 
     lost = [k and not a for k, a in zip(known, after["knows"])]  # known before, no longer produced
     return {
         "after": after, "losses": losses, "seconds": seconds,
-        "trainable": trainable, "trainable_share": trainable / sum(p.numel() for p in tuned.parameters()),
-        "relative_update": relative_update(tuned),
+        "trainable": trainable, "trainable_share": share, "relative_update": update,
         "right": count(right),
         "bare_any": count(bare(a) in any_answer for a in after["bare_answer"]),
         "right_known": count(r and k for r, k in zip(right, known)),

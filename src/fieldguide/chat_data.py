@@ -170,29 +170,58 @@ def heldout_loss(model, examples: list[Example], pad_id: int, batch_size: int = 
     return total / max(count, 1)
 
 
+def greedy_token_ids(model, tokenizer, texts: list[str], max_new_tokens: int,
+                     batch_size: int = 32) -> list[list[int]]:
+    """Greedy continuations of ready-made prompt texts: the new token ids of each, in order
+    (end-of-turn and the padding after it included, as ``model.generate`` returns them).
+
+    Chat prompts share their opening (the system turn): it is encoded once and its keys and
+    values are copied to every row. Each row holds the shared opening, its padding, then the
+    rest of its prompt; the attention mask hides the padding and the position ids skip it, so
+    every row sees the positions it would see alone. Prompts are batched by length, which
+    keeps padding short; the answers come back in the order of ``texts``."""
+    import copy
+
+    import torch
+
+    ids = [tokenizer(t, add_special_tokens=False).input_ids for t in texts]
+    shared = 0  # the longest common opening that leaves every prompt at least one token of its own
+    while ids and all(len(row) > shared + 1 and row[shared] == ids[0][shared] for row in ids):
+        shared += 1
+    pad, device = tokenizer.pad_token_id, model.device
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        opening = model(input_ids=torch.tensor([ids[0][:shared]], device=device), use_cache=True).past_key_values \
+            if shared else None
+        out: list[list[int] | None] = [None] * len(ids)
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        for start in range(0, len(order), batch_size):
+            rows = order[start:start + batch_size]
+            width = max(len(ids[i]) for i in rows) - shared
+            gaps = [width - (len(ids[i]) - shared) for i in rows]
+            input_ids = torch.tensor([ids[i][:shared] + [pad] * g + ids[i][shared:] for i, g in zip(rows, gaps)])
+            mask = torch.tensor([[1] * shared + [0] * g + [1] * (len(ids[i]) - shared) for i, g in zip(rows, gaps)])
+            extra = {}
+            if opening is not None:
+                cache = copy.deepcopy(opening)
+                cache.batch_repeat_interleave(len(rows))
+                extra["cache"] = cache
+            new = model.generate(input_ids=input_ids.to(device), attention_mask=mask.to(device),
+                                 max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad,
+                                 **extra)[:, input_ids.shape[1]:]
+            for i, row in zip(rows, new.tolist()):
+                out[i] = row
+    model.train(was_training)
+    return out
+
+
 def generate(model, tokenizer, prompts: list[str], max_new_tokens: int,
              batch_size: int = 32) -> list[list[int]]:
     """Greedy continuations (token ids, up to and without the end-of-turn) for chat prompts."""
-    import torch
-
-    was_training = model.training
-    model.eval()
-    tokenizer.padding_side = "left"
-    out: list[list[int]] = []
-    with torch.no_grad():
-        for start in range(0, len(prompts), batch_size):
-            texts = [prompt_text(tokenizer, p) for p in prompts[start:start + batch_size]]
-            enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
-            enc = enc.to(model.device)
-            ids = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
-                                 pad_token_id=tokenizer.pad_token_id)[:, enc.input_ids.shape[1]:]
-            for row in ids.tolist():
-                if tokenizer.eos_token_id in row:
-                    row = row[:row.index(tokenizer.eos_token_id)]
-                out.append(row)
-    tokenizer.padding_side = "right"
-    model.train(was_training)
-    return out
+    rows = greedy_token_ids(model, tokenizer, [prompt_text(tokenizer, p) for p in prompts],
+                            max_new_tokens, batch_size)
+    return [row[:row.index(tokenizer.eos_token_id)] if tokenizer.eos_token_id in row else row for row in rows]
 
 
 def supervised_fine_tune(model, examples: list[Example], pad_id: int, lr: float, epochs: int,

@@ -294,9 +294,22 @@ def run_key(name: str, args: list[str]) -> str:
     distributions, the environment variables that change numerics)."""
     device = args[args.index("--device") + 1] if "--device" in args else "auto"
     return hashlib.sha256(json.dumps(
-        {"code": code_key(name, args), "device": device_used(device), "python": platform.python_version(),
-         "distributions": distributions_digest(), "environment": result_environment()},
+        {"code": code_key(name, args), "device": device_used(device), **environment_parts()},
         sort_keys=True).encode()).hexdigest()[:20]
+
+
+def environment_parts() -> dict:
+    """What a run's result depends on besides its code and device: Python, the installed
+    distributions and the environment variables that change numerics."""
+    return {"python": platform.python_version(), "distributions": distributions_digest(),
+            "environment": result_environment()}
+
+
+def notebook_cache_key() -> str:
+    """mkdocs-jupyter's cache folder: the whole library plus what a snippet run's key adds, so
+    an upgraded library or another numerics path re-executes the notebooks."""
+    return hashlib.sha256(json.dumps({"library": library_digest(), "device": device_used("auto"),
+                                      **environment_parts()}, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def file_sha256(path: Path) -> str:

@@ -14,13 +14,13 @@ log = logging.getLogger("mkdocs.hooks.fieldguide")
 
 
 def on_config(config):
-    # mkdocs-jupyter caches executed notebooks by their text alone; key its cache by the
-    # library too, so a notebook re-runs when the code it imports changes.
-    from fieldguide_site.execute import library_digest
+    # mkdocs-jupyter caches executed notebooks by their text alone; key its cache like a
+    # snippet run (library, installed distributions, numerics), so an upgrade re-runs them.
+    from fieldguide_site.execute import notebook_cache_key
 
     jupyter = config.plugins.get("mkdocs-jupyter")
     if jupyter is not None:
-        jupyter.config["cache_dir"] = f".cache/mkdocs-jupyter/{library_digest()[:16]}"
+        jupyter.config["cache_dir"] = f".cache/mkdocs-jupyter/{notebook_cache_key()}"
         if not executed_results.executing():
             jupyter.config["execute"] = False  # --no-exec previews: notebooks show code only
     return config
