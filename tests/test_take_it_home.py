@@ -139,7 +139,8 @@ def wheelhouse() -> Path | None:
     """The wheels ``bash dev.sh setup`` downloaded for this lock, or None."""
     folder = Path(os.environ.get("FIELDGUIDE_CACHE", Path.home() / ".cache" / "fieldguide")) / "wheelhouse"
     want = hashlib.sha256(b"".join((REPO / f).read_bytes() for f in
-                                   ("requirements.lock", "requirements-models.txt", "pyproject.toml"))).hexdigest()[:16]
+                                   ("requirements.lock", "requirements-models.txt", "pyproject.toml"))
+                          + EXTRAS.encode()).hexdigest()[:16]  # dev.sh's wheelhouse() keys on the same extras
     stamp = folder / ".stamp"
     return folder if stamp.is_file() and stamp.read_text().strip() == want else None
 
