@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
 
 from fieldguide.classification import sentiment_splits
 from fieldguide.mean_pooled import load_mean_pooled
-from fieldguide_site.execute import run_snippet
+from fieldguide_site.execute import cached_check, run_snippet
 from reader_scripts import LOAD_WITHOUT_FIELDGUIDE
 
 # snippet -> the folder (in its --out) that save_mean_pooled wrote
@@ -31,17 +32,23 @@ SAVERS = {"discarding_pretraining_head/new_head_full_fine_tuning": ".",
 @pytest.mark.parametrize("name", SAVERS)
 def test_saved_classifier_loads_with_sentence_transformers_and_predicts_as_the_run(name):
     saved = run_snippet(name).out / SAVERS[name]
-    texts = sentiment_splits()["test"].texts[:16]
-    model, tokenizer, labels, max_length = load_mean_pooled(saved)
-    with torch.no_grad():
-        batch = tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
-        ours = model(**{k: v for k, v in batch.items() if k in ("input_ids", "attention_mask")}).logits
-    done = subprocess.run([sys.executable, "-c", LOAD_WITHOUT_FIELDGUIDE, str(saved / "model"), json.dumps(texts)],
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    theirs = json.loads(done.stdout.strip().splitlines()[-1])
+
+    def compute():  # once per run key of the snippet and this file (an unchanged re-run costs nothing)
+        texts = sentiment_splits()["test"].texts[:16]
+        model, tokenizer, labels, max_length = load_mean_pooled(saved)
+        with torch.no_grad():
+            batch = tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+            ours = model(**{k: v for k, v in batch.items() if k in ("input_ids", "attention_mask")}).logits
+        done = subprocess.run([sys.executable, "-c", LOAD_WITHOUT_FIELDGUIDE, str(saved / "model"), json.dumps(texts)],
+                              capture_output=True, text=True, timeout=300)
+        return {"exit": done.returncode, "stderr": done.stderr[-3000:], "labels": list(labels),
+                "ours": ours.tolist(), "theirs": json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else None}
+
+    data = cached_check(name, compute, LOAD_WITHOUT_FIELDGUIDE, Path(__file__).read_text(encoding="utf-8"))
+    assert data["exit"] == 0, data["stderr"]
+    theirs, ours, labels = data["theirs"], torch.tensor(data["ours"]), data["labels"]
     gap = (torch.tensor(theirs["logits"]) - ours).abs().max().item()
     print(f"{name}: sentence-transformers gives the run's logits within {gap:.1e}; labels {theirs['labels']}")
-    assert theirs["labels"] == list(labels)
+    assert theirs["labels"] == labels
     assert theirs["predicted"] == [labels[i] for i in ours.argmax(-1)]
     assert gap < 1e-4
