@@ -22,6 +22,10 @@ KNOWN = {
 }
 
 
+# transformers also announces deprecations through its logger: "[transformers] `x` is deprecated. Use `y`."
+LOGGED = re.compile(r"^\[(?P<where>transformers|peft|trl|accelerate)\] (?P<message>.*\bdeprecated\b.*)$")
+
+
 def deprecations(stderr: str) -> list[tuple[str, str, str]]:
     found = []
     for line in stderr.splitlines():
@@ -29,6 +33,8 @@ def deprecations(stderr: str) -> list[tuple[str, str, str]]:
         if match:
             where = re.sub(r"^.*site-packages/", "", match["where"])
             found.append((where, match["category"], match["message"]))
+        elif logged := LOGGED.match(line.strip()):
+            found.append((logged["where"], "logged deprecation", logged["message"]))
     return found
 
 
@@ -43,6 +49,9 @@ def test_the_warning_reader_finds_a_library_deprecation():
                                    "`gradient_checkpointing` is deprecated and will be removed in v6. "
                                    "Use `activation_checkpointing` instead.")]
     assert not is_known(*deprecations(line)[0][::2])
+    logged = "[transformers] `past_key_values`/`cache_params` are deprecated. Use `cache` instead."
+    assert deprecations(logged) == [("transformers", "logged deprecation",
+                                     "`past_key_values`/`cache_params` are deprecated. Use `cache` instead.")]
 
 
 def test_no_snippet_run_raises_a_deprecation_of_ours():

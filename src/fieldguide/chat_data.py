@@ -192,7 +192,7 @@ def greedy_token_ids(model, tokenizer, texts: list[str], max_new_tokens: int,
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        opening = model(input_ids=torch.tensor([ids[0][:shared]], device=device), use_cache=True).past_key_values \
+        opening = model(input_ids=torch.tensor([ids[0][:shared]], device=device), use_cache=True).cache \
             if shared else None
         out: list[list[int] | None] = [None] * len(ids)
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
