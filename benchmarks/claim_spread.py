@@ -213,7 +213,8 @@ def suite_run(snippet: str) -> dict | None:
     run = load_run(snippet, out, cached=True)
     print(f"          native seed 0 {snippet}: the suite's run, {run.seconds:.1f} s", flush=True)
     return {"path": "native", "seed": 0, "snippet": snippet, "exit": 0, "seconds": round(run.seconds, 1),
-            "source": "suite run (bash dev.sh test)", "threads": "default", "metrics": metric_values(run.results)}
+            "source": "suite run (bash dev.sh test)",
+            "threads": run.record.get("environment", {}).get("OMP_NUM_THREADS", "default"), "metrics": metric_values(run.results)}
 
 
 def record_and_report(args, runs: list[dict]) -> int:

@@ -43,19 +43,9 @@ def built_site(tmp_path_factory) -> Path:
     return out
 
 
-# The activation lab's snippets run one torch thread each: two at a time keep both cores busy
-# (heavy multi-thread snippets still run one at a time, in their tests). This order lets the
-# second of a pair reuse pre-training the first has just cached.
-LAB_IN_PAIRS = ["activating_pretrained_knowledge/synthetic_bios_activation",
-                "activating_pretrained_knowledge/synthetic_extractability",
-                "fine_tuning_strategies/synthetic_lora_rank",
-                "evaluating_researchers_conclusion/synthetic_data_size",
-                "activating_pretrained_knowledge/synthetic_translation",
-                "broad_applications_fine_tuning_llms/synthetic_token_shift",
-                "llm_alignment/synthetic_rl_pass_at_k",
-                "activating_pretrained_knowledge/synthetic_knowledge_injection"]
-# test_portable_results reruns this one on another CPU code path (its own pre-training, one
-# thread): it joins the pairs, in a process of its own, since the code path is the process's.
+# test_portable_results reruns this lab snippet on another CPU code path (its own pre-training, one
+# thread): it joins the runs made before the tests, in a process of its own, since the code path
+# is the process's.
 ON_ANOTHER_CODE_PATH = "broad_applications_fine_tuning_llms/synthetic_token_shift"
 ANOTHER_CODE_PATH_RUN = """
 import sys
@@ -94,40 +84,50 @@ def other_code_path() -> dict[str, str]:
     return another_code_path()
 
 
-@pytest.fixture(scope="session", autouse=True)
-def lab_snippets_two_at_a_time(request):
-    """Run the lab snippets the selected tests use, two at a time, before those tests start.
+RUN_LIMIT = 1800  # seconds, as pytest-timeout gives a test (pyproject.toml)
 
-    A run that fails here is left for its own test to run again and report.
-    """
-    from concurrent.futures import ThreadPoolExecutor
 
-    from fieldguide_site.execute import SnippetFailed, run_snippet
+def snippets_used(items) -> list[str]:
+    """The snippets the selected tests run: every one where a test reads them all (the site
+    build, the library-warnings test), else those a test names in a string."""
+    from fieldguide_site.records import all_snippets
 
-    sources = "\n".join({Path(item.fspath).read_text(encoding="utf-8") for item in request.session.items})
-    wanted = [name for name in LAB_IN_PAIRS if f'"{name}"' in sources]
-    if "other_code_path" in sources and f'"{ON_ANOTHER_CODE_PATH}"' in sources:
-        wanted.insert(2, "on another code path")  # after the first pair: the longest runs go first
-    if len(wanted) < 2:
+    sources = "\n".join({Path(item.fspath).read_text(encoding="utf-8") for item in items})
+    if "all_snippets()" in sources or any("built_site" in getattr(item, "fixturenames", ()) for item in items):
+        return all_snippets()
+    return [name for name in all_snippets() if f'"{name}"' in sources]
+
+
+def _run_on_another_code_path() -> None:
+    # The run key reads the environment: the same key as test_portable_results' own.
+    done = subprocess.run([sys.executable, "-c", ANOTHER_CODE_PATH_RUN, ON_ANOTHER_CODE_PATH, on_the_cpu() or ""],
+                          cwd=REPO, env={**os.environ, **another_code_path()}, capture_output=True, text=True)
+    if done.returncode not in (0, 3):  # 3: the snippet failed, for its test to report
+        import warnings
+
+        warnings.warn(f"the run on another code path could not start:\n{done.stderr[-1500:]}")
+
+
+def pytest_collection_finish(session):
+    """Before any test: run every snippet the selected tests use, two at a time on one thread
+    each (``execute.run_all``), so each test finds its run cached. Outside any test, so no
+    test's timeout counts this; each run has the same limit instead. A run that fails here is
+    left for its own test to run again and report."""
+    if session.config.option.collectonly or not session.items:
         return
+    from fieldguide_site.execute import expected_seconds, run_all
 
-    def run(name):
-        if name == "on another code path":  # the run key reads the environment: the same key as the test's
-            done = subprocess.run([sys.executable, "-c", ANOTHER_CODE_PATH_RUN, ON_ANOTHER_CODE_PATH,
-                                   on_the_cpu() or ""], cwd=REPO,
-                                  env={**os.environ, **another_code_path()}, capture_output=True, text=True)
-            if done.returncode not in (0, 3):  # 3: the snippet failed, for its test to report
-                import warnings
-
-                warnings.warn(f"the run on another code path could not start:\n{done.stderr[-1500:]}")
-            return
-        try:
-            run_snippet(name)
-        except SnippetFailed:
-            pass
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(run, wanted))
+    names = snippets_used(session.items)
+    also = []
+    if any("other_code_path" in getattr(item, "fixturenames", ()) for item in session.items):
+        also.append((expected_seconds(ON_ANOTHER_CODE_PATH), _run_on_another_code_path))
+    if len(names) + len(also) < 2:
+        return  # one run gains nothing from a second core: its test runs it
+    capture = session.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():  # progress lines reach the terminal
+        print(f"\nfieldguide: running {len(names) + len(also)} snippet runs two at a time before the tests",
+              file=sys.stderr, flush=True)
+        run_all(names, workers=2, timeout=RUN_LIMIT, also=also)
 
 
 def pytest_collection_modifyitems(session, config, items):

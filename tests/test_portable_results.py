@@ -6,8 +6,8 @@ pre-training included, under a code path this machine does not use by default, a
 the claims the page states. A band too tight for another trajectory fails here, on the
 developers' machine, before it fails on a reader's. The code path is part of both the run
 key and the pre-training key, so the rerun is computed on that path and cached as its own.
-The suite's set-up (``lab_snippets_two_at_a_time`` in conftest) starts it beside the lab's
-other one-thread runs, so it uses the second core rather than running alone.
+The suite's set-up (``pytest_collection_finish`` in conftest) starts it beside the other
+one-thread runs, so it uses the second core rather than running alone.
 """
 
 from fieldguide_site.execute import run_snippet

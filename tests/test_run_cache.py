@@ -208,3 +208,52 @@ def test_section_markers_key_nothing_but_code_does(tmp_path, monkeypatch):
     assert execute.run_key("page/demo", ["--scale", "ci"]) == before
     path.write_text("import sys\n\n# --8<-- [start:idea]\ndef main():\n    return 2\n# --8<-- [end:idea]\n")
     assert execute.run_key("page/demo", ["--scale", "ci"]) != before
+
+
+THREADS_SNIPPET = textwrap.dedent("""
+    import torch
+    from fieldguide import ResultsWriter, run_main, snippet_parser
+    def main(args):
+        w = ResultsWriter(args.out, "demo/threads", args)
+        w.metric("threads", torch.get_num_threads())
+        w.save()
+    run_main(main, snippet_parser("demo"))
+""")
+
+
+def test_a_site_run_uses_one_thread_unless_the_environment_names_a_count(demo, monkeypatch):
+    (demo / "threads.py").write_text(THREADS_SNIPPET)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    run = execute.run_snippet("demo/threads", scale="ci", device="cpu", quiet=True)
+    assert run.metric("threads") == 1 and run.record["environment"]["OMP_NUM_THREADS"] == "1"
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    run = execute.run_snippet("demo/threads", scale="ci", device="cpu", quiet=True)
+    assert not run.cached and run.metric("threads") == 2 and run.record["environment"]["OMP_NUM_THREADS"] == "2"
+
+
+def test_a_run_past_its_time_limit_is_killed_and_fails_with_nothing_published(demo, monkeypatch):
+    monkeypatch.setenv("DEMO_SLEEP", "30")
+    with pytest.raises(execute.SnippetFailed, match=r"killed at the 2 s limit"):
+        execute.run_snippet("demo/count", scale="ci", device="cpu", quiet=True, timeout=2)
+    args = execute.default_args("ci", "cpu")
+    assert not execute.intact_run(execute.runs_dir() / "demo/count" / execute.run_key("demo/count", args))
+
+
+def test_run_all_starts_the_longest_first_and_readers_of_other_runs_last(demo, monkeypatch):
+    for name in ("short", "long", "unrecorded"):
+        (demo / f"{name}.py").write_text("")
+    (demo / "reader.py").write_text('SOURCES = ["demo/long"]\n')
+    seconds = {"demo/short": 5.0, "demo/long": 500.0, "demo/reader": 900.0}
+    monkeypatch.setattr(execute, "expected_seconds", lambda name: seconds.get(name, 60.0))
+    started = []
+
+    def fake_run(name, quiet=False, timeout=None):
+        started.append(name)
+        if name == "demo/short":
+            raise execute.SnippetFailed("short failed")
+
+    monkeypatch.setattr(execute, "run_snippet", fake_run)
+    failed = execute.run_all(["demo/short", "demo/reader", "demo/unrecorded", "demo/long"], workers=1,
+                             also=[(100.0, lambda: started.append("also"))])
+    assert started == ["demo/long", "also", "demo/unrecorded", "demo/short", "demo/reader"]
+    assert failed == {"demo/short": "short failed"}

@@ -25,10 +25,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import Callable
 
 from fieldguide.device import numerics_environment
 from fieldguide.models import file_lock
@@ -42,6 +44,12 @@ LIBRARY = Path(fieldguide.__file__).resolve().parent  # the runtime package snip
 # FIELDGUIDE_* variables that do not: where things are kept, logs, and what the key holds already.
 _NOT_RESULTS = {"FIELDGUIDE_RUNS", "FIELDGUIDE_CACHE", "FIELDGUIDE_NETGUARD_LOG", "FIELDGUIDE_EXECUTE", "FIELDGUIDE_RECORDS",
                 "FIELDGUIDE_SCALE", "FIELDGUIDE_DEVICE"}
+
+
+# Every run the site makes uses one torch thread unless the environment names a count, so two runs
+# share two cores (``run_all``): on CI's 2-core machines about 1.4x the runs per hour of one
+# two-thread run after another. A reader's own run uses every core; results differ in the last bits.
+SITE_RUN_ENVIRONMENT = {"OMP_NUM_THREADS": "1"}
 
 
 class SnippetFailed(RuntimeError):
@@ -235,7 +243,7 @@ else:
 def result_environment() -> dict[str, str]:
     """The environment variables set here that change what a run computes."""
     found = {k: v for k, v in os.environ.items() if k.startswith("FIELDGUIDE_") and k not in _NOT_RESULTS}
-    return dict(sorted({**found, **numerics_environment()}.items()))
+    return dict(sorted({**SITE_RUN_ENVIRONMENT, **found, **numerics_environment()}.items()))
 
 
 def named_snippets(name: str) -> list[str]:
@@ -376,9 +384,11 @@ def default_args(scale: str | None = None, device: str | None = None, extra_args
 
 
 def run_snippet(name: str, scale: str | None = None, device: str | None = None,
-                extra_args: list[str] | tuple[str, ...] = (), quiet: bool = False) -> SnippetRun:
+                extra_args: list[str] | tuple[str, ...] = (), quiet: bool = False,
+                timeout: float | None = None) -> SnippetRun:
     """Execute ``snippets/<name>.py`` (or reuse the intact cached run of the same key).
-    Tests call this: a committed record never stands in for a test's run."""
+    Tests call this: a committed record never stands in for a test's run. A run still going
+    after ``timeout`` seconds is killed and fails."""
     args = default_args(scale, device, extra_args)
     key = run_key(name, args)
     out = runs_dir() / name / key
@@ -387,7 +397,39 @@ def run_snippet(name: str, scale: str | None = None, device: str | None = None,
             return load_run(name, out, cached=True)
         if out.exists() and not quiet:
             print(f"fieldguide: cached run {out} does not match its run.json: running again", file=sys.stderr)
-        return _run(name, args, key, out, quiet)
+        return _run(name, args, key, out, quiet, timeout)
+
+
+def expected_seconds(name: str) -> float:
+    """How long a run of ``name`` took when last recorded (a new snippet: a minute)."""
+    try:
+        return float(json.loads((record_folder(name) / "run.json").read_text())["seconds"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 60.0
+
+
+def run_all(names: list[str], workers: int = 2, timeout: float | None = None, quiet: bool = False,
+            also: list[tuple[float, Callable[[], None]]] = ()) -> dict[str, str]:
+    """Run each of ``names`` with the default flags, ``workers`` at a time (each on one thread:
+    ``SITE_RUN_ENVIRONMENT``), longest first by its last record so the longest does not start
+    last; snippets that read other runs go after those runs. ``also``: other work for the same
+    workers, as (expected seconds, function). Returns the failures (name -> message), left for a
+    test or page to run again and report."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    failed: dict[str, str] = {}
+
+    def run(name: str) -> None:
+        try:
+            run_snippet(name, quiet=quiet, timeout=timeout)
+        except SnippetFailed as error:
+            failed[name] = str(error)
+
+    jobs = [(bool(named_snippets(n)), -expected_seconds(n), n, functools.partial(run, n)) for n in names]
+    jobs += [(False, -seconds, f"also {i}", job) for i, (seconds, job) in enumerate(also)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(lambda job: job[-1](), sorted(jobs, key=lambda job: job[:3])))
+    return failed
 
 
 # --- committed run records: each snippet's last verified run, kept in the repository --------------
@@ -471,28 +513,36 @@ def _sources_folder(name: str, args: list[str], quiet: bool) -> Path | None:
     return folder
 
 
-def _run(name: str, args: list[str], key: str, out: Path, quiet: bool) -> SnippetRun:
+def _run(name: str, args: list[str], key: str, out: Path, quiet: bool, timeout: float | None) -> SnippetRun:
     sources = _sources_folder(name, args, quiet)
     try:
-        return _run_with(name, args + (["--sources", str(sources)] if sources else []), key, out, quiet)
+        return _run_with(name, args + (["--sources", str(sources)] if sources else []), key, out, quiet, timeout)
     finally:
         if sources:
             shutil.rmtree(sources, ignore_errors=True)
 
 
-def _run_with(name: str, args: list[str], key: str, out: Path, quiet: bool) -> SnippetRun:
+def _run_with(name: str, args: list[str], key: str, out: Path, quiet: bool, timeout: float | None) -> SnippetRun:
     shown = f"snippets/{name}.py {' '.join(args)}"
     if not quiet:
         print(f"fieldguide: running {shown}", file=sys.stderr, flush=True)
     partial = Path(tempfile.mkdtemp(prefix=f"{key}.partial-", dir=out.parent))
     started = time.perf_counter()
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env = {**SITE_RUN_ENVIRONMENT, **os.environ, "PYTHONUNBUFFERED": "1"}
     with open(partial / "stdout.txt", "w") as stdout, open(partial / "stderr.txt", "w") as stderr:
         process = subprocess.Popen([sys.executable, str(snippet_path(name)), *args, "--out", str(partial)],
                                    cwd=REPO, stdout=stdout, stderr=stderr, env=env)
+        killer = threading.Timer(timeout, process.kill) if timeout else None
+        if killer:
+            killer.start()
         _, status, usage = os.wait4(process.pid, 0)  # this run's own resource use, peak memory included
         process.returncode = code = os.waitstatus_to_exitcode(status)
+        if killer:
+            killer.cancel()
     seconds = time.perf_counter() - started
+    if timeout and code != 0 and seconds >= timeout:
+        with open(partial / "stderr.txt", "a") as stderr:
+            stderr.write(f"fieldguide: killed at the {timeout:.0f} s limit\n")
     if code != 0 or not (partial / "results.json").is_file():
         tail = (partial / "stderr.txt").read_text().strip().splitlines()[-15:]
         failed = out.with_name(f"{key}.failed")
