@@ -20,8 +20,10 @@ most laptops) on an AVX-512 CPU, torch's generic kernels on a CPU whose native k
 A snippet that reads other snippets' runs (``--sources``) reads those of the same path and seed.
 
 The lab's runs use one torch thread each, so ``--jobs 2`` keeps both cores of a 2-core machine
-busy without slowing either run; the real-model snippets (memory-bound on two cores) run best one
-at a time on both cores: ``--jobs 1``. Results are recorded in
+busy without slowing either run. The real-model snippets then get one thread each too: two such
+runs at once do about 1.4x the runs per hour of one two-thread run after another (gentle_vs_harsh
+on a 2-core EPYC: 109 s for two, 78 s for one), the way the suite runs them; ``--jobs 1`` gives
+each run both cores (another thread count, so another summation order). Results are recorded in
 ``benchmarks/results/claim_spread.json`` (the data behind the claims' bands); finished
 runs under ``--work`` are reused when the benchmark is run again.
 """

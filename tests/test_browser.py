@@ -271,6 +271,24 @@ _SQUEEZED_JS = """() => {
     return n >= 2 && n >= words && words >= (c.tagName === 'TH' ? 3 : 2);
   }).map(c => c.innerText.slice(0, 40));
 }"""
+# Issue 26 §5: what a reader sees of a concept page without opening anything, at 1400 px: the
+# article's rendered text (innerText leaves out closed <details> and hidden tabs), prose and open
+# code alike, in words.
+VISIBLE_WORDS_LIMIT = 2500
+# Pages still over it (the issue is open): none may grow past the figure it showed when last
+# measured. Lower a page's figure when it is cut; remove it once the page is under the limit.
+VISIBLE_WORDS_STILL_OVER = {
+    "alignment/llm-alignment/": 9400,
+    "encoders/fine-tuning-sequence-encoding-models/": 3200,
+    "encoders/fine-tuning-strategies/": 7800,
+    "encoders/freezing-encoder-parameters/": 4600,
+    "foundations/pretrain-finetune-paradigm-encoders/": 2800,
+    "llms/activating-pretrained-knowledge/": 9100,
+    "llms/evaluating-researchers-conclusion/": 4100,
+    "prompting/efficiency-of-prompting/": 3900,
+    "prompting/selecting-adaptation-strategy/": 4300,
+}
+_VISIBLE_WORDS_JS = """() => document.querySelector('.md-content article').innerText.split(/\\s+/).filter(Boolean).length"""
 _FIGURES_JS = """() => [...document.querySelectorAll('.md-content img')].map(i => ({
   src: i.currentSrc.slice(0, 60), loaded: i.complete && i.naturalWidth > 0, figure: !!i.closest('.fg-figure'),
   background: getComputedStyle(i).backgroundColor}))"""
@@ -298,15 +316,25 @@ def test_pages_read_well_at_desktop_and_phone_widths(request, site_url, built_si
     (1400 px), every image loads, every collapsed full script opens
     on a click and shows its code, every download link answers 200, and in dark mode every
     figure sits on a light card unlike the page. Prints how far down each page's first executed
-    result starts, in screens of 1400 x 900 px; the flagship's must be within 2.5."""
+    result starts, in screens of 1400 x 900 px; the flagship's must be within 2.5. Prints each page's
+    visible words at 1400 px with nothing opened; a concept page may show at most 2,500."""
     found = _evidence(built_site, "pages read well", lambda: _read_every_page(
         request.getfixturevalue("chromium_context"), site_url, built_site))
     depths = found["depths"]
     print(f"\nfirst executed result, in screens of {SCREEN[0]} x {SCREEN[1]} px from the top:")
     for name, depth in depths.items():
         print(f"  {'-' if depth is None else f'{depth:4.2f}'}  {name}")
+    print(f"\nvisible words at {SCREEN[0]} px, nothing opened (a concept page's limit: {VISIBLE_WORDS_LIMIT}):")
+    for name, words in found["words"].items():
+        print(f"  {words:6d}  {name}")
     print(found["summary"])
     assert not found["problems"], "\n".join(found["problems"][:40])
+    concept_pages = {name: words for name, words in found["words"].items() if name != "home page"}
+    long_pages = {name: words for name, words in concept_pages.items()
+                  if words > VISIBLE_WORDS_STILL_OVER.get(name, VISIBLE_WORDS_LIMIT)}
+    assert not long_pages, f"concept pages longer than allowed (visible words): {long_pages}"
+    now_short = [name for name in VISIBLE_WORDS_STILL_OVER if concept_pages.get(name, 0) <= VISIBLE_WORDS_LIMIT]
+    assert not now_short, f"under {VISIBLE_WORDS_LIMIT} words now (or gone): remove from VISIBLE_WORDS_STILL_OVER: {now_short}"
     n_figures, n_scripts, n_downloads = found["figures"], found["scripts"], found["downloads"]
     assert n_figures >= 5 and n_scripts >= 20 and n_downloads >= 20, (n_figures, n_scripts, n_downloads)
     missing = [p for p, d in depths.items() if d is None]
@@ -323,7 +351,7 @@ def _read_every_page(chromium_context, site_url, built_site) -> dict:
     started = time.perf_counter()
     paths = _reading_pages(built_site)
     page = chromium_context.new_page()
-    problems, depths, downloads = [], {}, {}
+    problems, depths, downloads, words = [], {}, {}, {}
     n_figures = n_scripts = 0
     for path in paths:
         name = path or "home page"
@@ -333,6 +361,7 @@ def _read_every_page(chromium_context, site_url, built_site) -> dict:
 
         top = page.evaluate(_FIRST_RESULT_JS)
         depths[name] = None if top is None else top / SCREEN[1]
+        words[name] = page.evaluate(_VISIBLE_WORDS_JS)  # before any block is opened below
 
         squeezed = page.evaluate(_SQUEEZED_JS)
         if squeezed:
@@ -395,7 +424,7 @@ def _read_every_page(chromium_context, site_url, built_site) -> dict:
     page.close()
     if len(paths) != 21:  # the home page and the twenty concept pages
         problems.append(f"expected 21 pages, found {len(paths)}: {paths}")
-    return {"problems": problems, "depths": depths, "figures": n_figures, "scripts": n_scripts,
+    return {"problems": problems, "depths": depths, "words": words, "figures": n_figures, "scripts": n_scripts,
             "downloads": len(downloads),
             "summary": f"{len(paths)} pages at {SCREEN[0]} and {PHONE[0]} px, {n_figures} figures, {n_scripts} "
                        f"full scripts opened, {len(downloads)} downloads fetched in "
