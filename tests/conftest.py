@@ -127,7 +127,7 @@ def pytest_collection_finish(session):
     with capture.global_and_fixture_disabled():  # progress lines reach the terminal
         print(f"\nfieldguide: running {len(names) + len(also)} snippet runs two at a time before the tests",
               file=sys.stderr, flush=True)
-        run_all(names, workers=2, timeout=RUN_LIMIT, also=also)
+        run_all(names, timeout=RUN_LIMIT, also=also)
 
 
 def pytest_collection_modifyitems(session, config, items):

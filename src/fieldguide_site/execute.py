@@ -46,10 +46,13 @@ _NOT_RESULTS = {"FIELDGUIDE_RUNS", "FIELDGUIDE_CACHE", "FIELDGUIDE_NETGUARD_LOG"
                 "FIELDGUIDE_SCALE", "FIELDGUIDE_DEVICE"}
 
 
-# Every run the site makes uses one torch thread unless the environment names a count, so two runs
-# share two cores (``run_all``): on CI's 2-core machines about 1.4x the runs per hour of one
-# two-thread run after another. A reader's own run uses every core; results differ in the last bits.
-SITE_RUN_ENVIRONMENT = {"OMP_NUM_THREADS": "1"}
+# The site runs two snippets at a time (``run_all``), each on half the cores unless the environment
+# names a thread count: on CI's 2-core machines one thread each, about 1.25-1.4x the runs per hour
+# of one two-thread run after another. A reader's own run uses every core; results differ in the
+# last bits of floats (no count changed when the records went from two threads to one).
+RUNS_AT_ONCE = 2
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+SITE_RUN_ENVIRONMENT = {"OMP_NUM_THREADS": str(max(1, _CORES // RUNS_AT_ONCE))}
 
 
 class SnippetFailed(RuntimeError):
@@ -408,10 +411,10 @@ def expected_seconds(name: str) -> float:
         return 60.0
 
 
-def run_all(names: list[str], workers: int = 2, timeout: float | None = None, quiet: bool = False,
+def run_all(names: list[str], workers: int = RUNS_AT_ONCE, timeout: float | None = None, quiet: bool = False,
             also: list[tuple[float, Callable[[], None]]] = ()) -> dict[str, str]:
-    """Run each of ``names`` with the default flags, ``workers`` at a time (each on one thread:
-    ``SITE_RUN_ENVIRONMENT``), longest first by its last record so the longest does not start
+    """Run each of ``names`` with the default flags, ``workers`` at a time (each on its share of
+    the cores: ``SITE_RUN_ENVIRONMENT``), longest first by its last record so the longest does not start
     last; snippets that read other runs go after those runs. ``also``: other work for the same
     workers, as (expected seconds, function). Returns the failures (name -> message), left for a
     test or page to run again and report."""
