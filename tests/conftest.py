@@ -84,7 +84,9 @@ def other_code_path() -> dict[str, str]:
     return another_code_path()
 
 
-RUN_LIMIT = 1800  # seconds, as pytest-timeout gives a test (pyproject.toml)
+# Seconds one run may take before the tests: a guard against a hung run, not a budget. The flagship
+# took 1,590 s here on one thread beside another run; a slower machine must not hit the limit.
+RUN_LIMIT = 3600
 
 
 def snippets_used(items) -> list[str]:
