@@ -89,14 +89,19 @@ def other_code_path() -> dict[str, str]:
 RUN_LIMIT = 3600
 
 
+RUNS_EVERY_SNIPPET = {"test_library_warnings.py"}  # test files that run every snippet
+
+
 def snippets_used(items) -> list[str]:
-    """The snippets the selected tests run: every one where a test reads them all (the site
-    build, the library-warnings test), else those a test names in a string."""
+    """The snippets the selected tests run: every one where a selected file runs them all, else
+    those a file that calls ``run_snippet`` names in a string. (The site build needs no run of
+    its own: it shows a current committed record where this machine has no run.)"""
     from fieldguide_site.records import all_snippets
 
-    sources = "\n".join({Path(item.fspath).read_text(encoding="utf-8") for item in items})
-    if "all_snippets()" in sources or any("built_site" in getattr(item, "fixturenames", ()) for item in items):
+    files = {Path(item.fspath) for item in items}
+    if any(file.name in RUNS_EVERY_SNIPPET for file in files):
         return all_snippets()
+    sources = "\n".join(text for text in (file.read_text(encoding="utf-8") for file in files) if "run_snippet(" in text)
     return [name for name in all_snippets() if f'"{name}"' in sources]
 
 
@@ -123,8 +128,8 @@ def pytest_collection_finish(session):
     also = []
     if any("other_code_path" in getattr(item, "fixturenames", ()) for item in session.items):
         also.append((expected_seconds(ON_ANOTHER_CODE_PATH), _run_on_another_code_path))
-    if len(names) + len(also) < 2:
-        return  # one run gains nothing from a second core: its test runs it
+    if not names and not also:
+        return
     capture = session.config.pluginmanager.getplugin("capturemanager")
     with capture.global_and_fixture_disabled():  # progress lines reach the terminal
         print(f"\nfieldguide: running {len(names) + len(also)} snippet runs two at a time before the tests",

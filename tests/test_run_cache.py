@@ -259,3 +259,21 @@ def test_run_all_starts_the_longest_first_and_readers_of_other_runs_last(demo, m
                              also=[(100.0, lambda: started.append("also"))])
     assert started == ["demo/long", "also", "demo/unrecorded", "demo/short", "demo/reader"]
     assert failed == {"demo/short": "short failed"}
+
+
+def test_the_suite_runs_beforehand_only_what_the_selected_tests_run():
+    """conftest's pre-test runs: every snippet for the library-warnings test, a page's snippets for
+    its test, none for tests that read committed records or build the site from them."""
+    from pathlib import Path
+
+    from conftest import snippets_used
+    from fieldguide_site.records import all_snippets
+
+    tests = Path(__file__).parent
+
+    def used(*names):
+        return snippets_used([type("Item", (), {"fspath": tests / name})() for name in names])
+
+    assert used("test_library_warnings.py") == all_snippets()
+    assert used("test_llm_alignment.py") == [n for n in all_snippets() if n.startswith("llm_alignment/")]
+    assert used("test_run_records.py", "test_claims.py", "test_site_pages.py", "test_typed_numbers.py") == []
