@@ -266,14 +266,19 @@ def test_the_suite_runs_beforehand_only_what_the_selected_tests_run():
     its test, none for tests that read committed records or build the site from them."""
     from pathlib import Path
 
-    from conftest import snippets_used
+    from conftest import RUNS_EVERY_SNIPPET, snippets_used
     from fieldguide_site.records import all_snippets
 
     tests = Path(__file__).parent
 
     def used(*names):
-        return snippets_used([type("Item", (), {"fspath": tests / name})() for name in names])
+        return snippets_used([type("Item", (), {"fspath": tests / name.split("::")[0], "name": name.split("::")[-1]})()
+                              for name in names])
 
-    assert used("test_library_warnings.py") == all_snippets()
+    for test in RUNS_EVERY_SNIPPET:  # a renamed test would run its snippets one at a time, inside itself
+        file, name = test.split("::")
+        assert f"def {name}(" in (tests / file).read_text(encoding="utf-8"), test
+    assert used("test_library_warnings.py::test_no_snippet_run_raises_a_deprecation_of_ours") == all_snippets()
+    assert used("test_library_warnings.py::test_the_warning_reader_finds_a_library_deprecation") == []
     assert used("test_llm_alignment.py") == [n for n in all_snippets() if n.startswith("llm_alignment/")]
     assert used("test_run_records.py", "test_claims.py", "test_site_pages.py", "test_typed_numbers.py") == []
