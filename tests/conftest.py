@@ -116,7 +116,7 @@ def _run_on_another_code_path() -> None:
 
 
 def pytest_collection_finish(session):
-    """Before any test: run every snippet the selected tests use, two at a time on one thread
+    """Before any test: run every snippet the selected tests use, two at a time on half the cores
     each (``execute.run_all``), so each test finds its run cached. Outside any test, so no
     test's timeout counts this; each run has the same limit instead. A run that fails here is
     left for its own test to run again and report."""
