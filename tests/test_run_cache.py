@@ -282,3 +282,22 @@ def test_the_suite_runs_beforehand_only_what_the_selected_tests_run():
     assert used("test_library_warnings.py::test_the_warning_reader_finds_a_library_deprecation") == []
     assert used("test_llm_alignment.py") == [n for n in all_snippets() if n.startswith("llm_alignment/")]
     assert used("test_run_records.py", "test_claims.py", "test_site_pages.py", "test_typed_numbers.py") == []
+
+
+def test_serve_execute_runs_every_snippet_two_at_a_time_before_building(monkeypatch):
+    """dev.sh serve --execute (FIELDGUIDE_RECORDS=0): on_pre_build runs every snippet through
+    run_all first; a build that shows the committed records, or a --no-exec preview, runs none."""
+    from fieldguide_site import hooks
+    from fieldguide_site.records import all_snippets
+
+    asked = []
+    monkeypatch.setattr(execute, "run_all", lambda names, **kw: asked.append(list(names)) or {})
+    for records, executing in (("1", "1"), ("0", "0")):
+        monkeypatch.setenv("FIELDGUIDE_RECORDS", records)
+        monkeypatch.setenv("FIELDGUIDE_EXECUTE", executing)
+        hooks.on_pre_build({})
+    assert asked == []
+    monkeypatch.setenv("FIELDGUIDE_RECORDS", "0")
+    monkeypatch.setenv("FIELDGUIDE_EXECUTE", "1")
+    hooks.on_pre_build({})
+    assert asked == [all_snippets()]
