@@ -296,8 +296,9 @@ _FIGURES_JS = """() => [...document.querySelectorAll('.md-content img')].map(i =
 
 
 def _reading_pages(built_site: Path) -> list[str]:
+    """The home page, every concept page and every subpage of one (a folder of its name)."""
     return [""] + sorted(p.parent.relative_to(built_site).as_posix() + "/" for s in READING_SECTIONS
-                         for p in (built_site / s).glob("*/index.html"))
+                         for p in (built_site / s).glob("*/**/index.html"))
 
 
 def _rgb(css: str) -> tuple[float, ...]:

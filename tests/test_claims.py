@@ -12,7 +12,7 @@ import pytest
 from fieldguide_site.execute import SnippetRun, snippet_path
 from fieldguide_site import executed_results
 from fieldguide.claims import CLAIMS, LAB_CLAIMS, Claim, ClaimsError, check, load_claims_file, parse_band
-from fieldguide_site.claims_ledger import anchor, badged, page_of
+from fieldguide_site.claims_ledger import anchor, badge_pages, badged, page_of
 
 RECORD = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "claim_spread.json"
 
@@ -195,12 +195,32 @@ def test_the_built_site_has_a_ledger_and_claims_json_with_every_claim_held(built
     assert f"{declared} of {declared} claims held in this build" in ledger
     # Each claim a page shows carries a badge with the anchor the ledger links to.
     docs = Path(__file__).resolve().parents[1] / "docs"
-    shown = badged(docs)
+    shown = badge_pages(docs)
     assert len(shown) >= 0.9 * declared, f"only {len(shown)} of {declared} claims are shown on a page"
     for snippet, claim_id in shown:
-        page = (built_site / page_of(snippet, docs).replace(".md", "/index.html")).read_text(encoding="utf-8")
+        home = page_of(snippet, docs, claim_id, shown)
+        assert home in shown[snippet, claim_id], (snippet, claim_id, home)
+        page = (built_site / home.replace(".md", "/index.html")).read_text(encoding="utf-8")
         assert f'id="{anchor(snippet, claim_id)}"' in page, (snippet, claim_id)
         assert f'#{anchor(snippet, claim_id)}"' in ledger, (snippet, claim_id)
+
+
+def test_a_claim_belongs_to_the_page_that_shows_it_concept_page_first(tmp_path):
+    """The ledger links a claim to its concept page, or to the subpage (a folder of the concept
+    page's name) that shows it when the concept page does not; the home page only as a last resort."""
+    docs, fragments = tmp_path / "docs", tmp_path / "snippets" / "x_y"
+    (docs / "llms" / "x-y").mkdir(parents=True)
+    fragments.mkdir(parents=True)
+    (docs / "llms" / "x-y.md").write_text("{{ claim x_y/a one }}\n")
+    (docs / "llms" / "x-y" / "lab.md").write_text('Intro.\n\n--8<-- "snippets/x_y/lab.md"\n')
+    (fragments / "lab.md").write_text("{{ claim x_y/lab two }} and {{ claim x_y/a one }}\n")
+    (docs / "index.md").write_text("{{ claim x_y/lab two }} {{ claim x_y/a three }}\n")
+    shown = badge_pages(docs)
+    assert sorted(shown[("x_y/a", "one")]) == ["llms/x-y.md", "llms/x-y/lab.md"]
+    assert page_of("x_y/a", docs, "one", shown) == "llms/x-y.md"
+    assert page_of("x_y/lab", docs, "two", shown) == "llms/x-y/lab.md"  # through the fragment, before the home page
+    assert page_of("x_y/a", docs, "three", shown) == "index.md"
+    assert page_of("x_y/a", docs, "four", shown) == page_of("x_y/a", docs) == "llms/x-y.md"  # shown nowhere
 
 
 def test_every_concept_page_shows_at_least_one_checked_claim(built_site):

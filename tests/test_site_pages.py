@@ -17,6 +17,8 @@ DOCS = REPO / "docs"
 SHARED = REPO.parent / "shared"  # CI: a fresh clone with shared/ beside it
 SECTIONS = ("foundations", "encoders", "llms", "prompting", "alignment")
 CONCEPT_PAGES = sorted(p for s in SECTIONS for p in (DOCS / s).glob("*.md"))
+# A long concept page splits into subpages in a folder of its own name (issue 26 §5).
+SUBPAGES = sorted(p for page in CONCEPT_PAGES for p in page.with_suffix("").glob("*.md"))
 REQUIRED_SECTIONS = ("## See it run", "## Related", "## References", "## Check yourself")
 LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
 
@@ -168,9 +170,32 @@ def test_every_page_is_in_the_navigation():
                 walk(value)
 
     walk(config["nav"])
-    missing = [p.relative_to(DOCS).as_posix() for p in CONCEPT_PAGES if p.relative_to(DOCS).as_posix() not in listed]
+    missing = [p.relative_to(DOCS).as_posix() for p in CONCEPT_PAGES + SUBPAGES
+               if p.relative_to(DOCS).as_posix() not in listed]
     assert not missing, f"pages not in mkdocs.yml nav: {missing}"
     assert "tags.md" in listed
+
+
+def _links_to(page: Path) -> set[str]:
+    """Docs-relative targets of every Markdown link on a page."""
+    base = posixpath.dirname(page.relative_to(DOCS).as_posix())
+    return {posixpath.normpath(posixpath.join(base, target.split("#")[0]))
+            for _, target in LINK.findall(page.read_text(encoding="utf-8")) if not target.startswith(("http", "#"))}
+
+
+def test_every_subpage_and_its_concept_page_link_to_each_other():
+    """A reader finds a subpage from its concept page, and the way back from it; a subpage has a title."""
+    problems = []
+    for sub in SUBPAGES:
+        concept, rel = sub.parent.with_suffix(".md"), sub.relative_to(DOCS).as_posix()
+        if rel not in _links_to(concept):
+            problems.append(f"{concept.relative_to(DOCS)} does not link to its subpage {rel}")
+        if concept.relative_to(DOCS).as_posix() not in _links_to(sub):
+            problems.append(f"{rel} does not link back to {concept.relative_to(DOCS)}")
+        if not re.search(r"^# \S", sub.read_text(encoding="utf-8"), re.MULTILINE):
+            problems.append(f"{rel} has no '# ' title")
+    print(f"{len(SUBPAGES)} subpages: {[p.relative_to(DOCS).as_posix() for p in SUBPAGES]}")
+    assert not problems, "\n".join(problems)
 
 
 class _Anchors(HTMLParser):

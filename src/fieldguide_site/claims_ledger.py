@@ -14,29 +14,55 @@ def anchor(snippet: str, claim_id: str) -> str:
     return "claim-" + re.sub(r"[^a-z0-9]+", "-", f"{snippet}-{claim_id}".lower())
 
 
-def page_of(snippet: str, docs: Path) -> str | None:
-    """The docs page (relative path) whose name matches the snippet's folder."""
+# A page's include of a snippet's Markdown fragment (expanded by the build's hooks).
+FRAGMENT = re.compile(r'^--8<-- "([\w/.-]+\.md)"\s*$', re.MULTILINE)
+CLAIM_BADGE = re.compile(r"\{\{\s*claim\s+([\w/.-]+)\s+([\w.-]+)\s*\}\}")
+
+
+def badge_pages(docs: Path) -> dict[tuple[str, str], list[str]]:
+    """(snippet, claim id) -> the docs pages (relative paths) that show its badge, in their
+    own text or in a fragment they include."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for page in sorted(docs.rglob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        text += "".join((docs.parent / f).read_text(encoding="utf-8") for f in FRAGMENT.findall(text)
+                        if (docs.parent / f).is_file())
+        for key in sorted(set(CLAIM_BADGE.findall(text))):
+            found.setdefault(key, []).append(page.relative_to(docs).as_posix())
+    return found
+
+
+def page_of(snippet: str, docs: Path, claim_id: str | None = None,
+            shown: dict[tuple[str, str], list[str]] | None = None) -> str | None:
+    """The docs page (relative path) a claim belongs to. The concept page is the one named after
+    the snippet's folder; a long one splits into subpages in a folder of its name
+    (``llms/activating-pretrained-knowledge/controlled-world.md``). Of the pages showing the
+    claim's badge: the concept page, else one of its subpages, else another page (the home page
+    last). A claim no page shows, or no ``claim_id``: the concept page."""
     slug = snippet.split("/")[0].replace("_", "-")
     found = sorted(docs.rglob(f"{slug}.md"))
-    return found[0].relative_to(docs).as_posix() if found else None
+    concept = found[0].relative_to(docs).as_posix() if found else None
+    pages = (shown if shown is not None else badge_pages(docs)).get((snippet, claim_id), []) if claim_id else []
+    if not pages or concept in pages:
+        return concept
+    subpages = [p for p in pages if concept and p.startswith(concept.removesuffix(".md") + "/")]
+    return (subpages or [p for p in pages if p != "index.md"] or pages)[0]
 
 
 def badged(docs: Path) -> set[tuple[str, str]]:
-    """(snippet, claim id) of every claim a page or fragment shows with a badge."""
-    text = "\n".join(p.read_text(encoding="utf-8") for folder in (docs, docs.parent / "snippets")
-                     for p in folder.rglob("*.md"))
-    return set(re.findall(r"\{\{\s*claim\s+([\w/.-]+)\s+([\w.-]+)\s*\}\}", text))
+    """(snippet, claim id) of every claim a page shows with a badge (its own or a fragment's)."""
+    return set(badge_pages(docs))
 
 
 def ledger(page_run, docs: Path) -> list[dict]:
     """One record per declared claim, from this build's runs (fields as in claims.json); a claim
     its page shows carries the anchor of its badge, a check no sentence states has none."""
-    rows, shown = [], badged(docs)
+    rows, shown = [], badge_pages(docs)
     for snippet, claims in CLAIMS.items():
         run = page_run(snippet)
         settings = run.results.get("settings", {})
         for claim, held, values in check(snippet, run.results):
-            rows.append({"page": page_of(snippet, docs), "snippet": snippet,
+            rows.append({"page": page_of(snippet, docs, claim.id, shown), "snippet": snippet,
                          "anchor": anchor(snippet, claim.id) if (snippet, claim.id) in shown else None,
                          "id": claim.id, "kind": claim.kind, "text": claim.text, "measured": values,
                          "band": claim.band, "breaks_if": claim.breaks_if, "held": held,

@@ -9,6 +9,7 @@ from pathlib import Path
 from mkdocs.exceptions import PluginError
 
 from fieldguide_site import downloads, executed_results, quizzes
+from fieldguide_site.claims_ledger import FRAGMENT
 
 log = logging.getLogger("mkdocs.hooks.fieldguide")
 
@@ -41,7 +42,6 @@ def on_pre_build(config):
         run_all(all_snippets())
 
 
-FRAGMENT = re.compile(r'^--8<-- "([\w/.-]+\.md)"\s*$', re.MULTILINE)
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -132,7 +132,8 @@ def on_post_build(config):
     if executed_results.executing():
         rows = [{k: r[k] for k in CLAIMS_JSON_FIELDS} for r in claims.ledger(page_run, docs)]
     else:
-        rows = [{"page": claims.page_of(s, docs), "snippet": s, "id": c.id, "kind": c.kind, "text": c.text,
+        shown = claims.badge_pages(docs)
+        rows = [{"page": claims.page_of(s, docs, c.id, shown), "snippet": s, "id": c.id, "kind": c.kind, "text": c.text,
                  "measured": None, "band": c.band, "breaks_if": c.breaks_if, "held": None,
                  "checked_on": recorded_conditions(s), "published": c.published, "scale": None, "device": None}
                 for s, cs in CLAIMS.items() for c in cs]
