@@ -29,6 +29,98 @@ def pytest_sessionfinish(session, exitstatus):
     if _LOG.exists() and _LOG.read_text().strip():
         print(f"\nNETWORK GUARD: connections to non-loopback addresses during the suite:\n{_LOG.read_text()}")
         session.exitstatus = 1
+        return
+    _remember_passes()
+
+
+# An unchanged re-run (issue 28 §2): a test that passed on exactly this tree and environment is not
+# run again; it is reported skipped, with when it passed. Any changed file (tracked, or new and not
+# ignored), the course seed beside the checkout, the Python environment, the browser, the wheelhouse
+# or a variable a run reads gives another key, and every test runs. FIELDGUIDE_RETEST=1 runs all.
+MEMO = REPO / ".cache" / "test-memo"
+_PASSED: set[str] = set()
+_FAILED: set[str] = set()
+_KEY: list[str | None] = []
+
+
+def tree_key(repo: Path = REPO) -> str | None:
+    """What a test can read, as one digest; None outside a git checkout (then nothing is remembered)."""
+    import hashlib
+    import json
+    import shutil
+
+    try:
+        listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                                cwd=repo, capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    digest = hashlib.sha256()
+    seed = repo.parent / "shared" / "seed"
+    files = [repo / os.fsdecode(name) for name in sorted(set(listed.split(b"\0")) - {b""})]
+    files += sorted(seed.rglob("*")) if seed.is_dir() else []
+    files += [repo / ".venv" / ".setup-stamp", Path(os.environ.get("FIELDGUIDE_CACHE", Path.home() / ".cache" / "fieldguide"))
+              / "wheelhouse" / ".stamp", Path("/proc/cpuinfo")]
+    for path in files:
+        digest.update(str(path).encode() + b"\0")
+        if path.is_file():
+            text = path.read_bytes()
+            if path.name == "cpuinfo":  # the CPU's model and flags (its code path), not its clock
+                text = b"\n".join(line for line in text.splitlines() if line.startswith((b"model name", b"flags")))
+            digest.update(hashlib.sha256(text).digest())
+    browser = shutil.which("chromium")
+    environment = {k: v for k, v in os.environ.items()
+                   if k.startswith(("FIELDGUIDE_", "OMP_", "MKL_", "ATEN_", "CUDA_", "TORCH", "HF_", "PYTHON", "CI"))
+                   and k not in ("FIELDGUIDE_NETGUARD_LOG", "FIELDGUIDE_RETEST")}
+    digest.update(json.dumps([sys.version, sys.executable, os.cpu_count(), environment, browser,
+                              browser and os.stat(browser).st_mtime], sort_keys=True).encode())
+    return digest.hexdigest()[:24]
+
+
+def _memo_key() -> str | None:
+    if not _KEY:
+        _KEY.append(tree_key())
+    return _KEY[0]
+
+
+def _skip_remembered_passes(items) -> None:
+    import json
+
+    key = _memo_key()
+    memo = MEMO / f"{key}.json"
+    if key is None or os.environ.get("FIELDGUIDE_RETEST") == "1" or not memo.is_file():
+        return
+    kept = json.loads(memo.read_text())
+    passed, when = set(kept["passed"]), kept["when"]
+    for item in items:
+        if item.nodeid in passed:
+            item.add_marker(pytest.mark.skip(
+                reason=f"passed on this exact tree and environment at {when} (FIELDGUIDE_RETEST=1 runs it again)"))
+
+
+def pytest_runtest_logreport(report):
+    if report.failed:
+        _FAILED.add(report.nodeid)
+    elif report.when == "call" and report.passed:
+        _PASSED.add(report.nodeid)
+
+
+def _remember_passes() -> None:
+    import json
+    import time
+
+    key = _memo_key() if _PASSED else None
+    if key is None:
+        return
+    memo = MEMO / f"{key}.json"
+    earlier = set(json.loads(memo.read_text())["passed"]) if memo.is_file() else set()
+    MEMO.mkdir(parents=True, exist_ok=True)
+    for old in MEMO.glob("*.json"):  # one tree remembered: the last
+        if old != memo:
+            old.unlink()
+    partial = memo.with_suffix(".partial")
+    partial.write_text(json.dumps({"when": time.strftime("%Y-%m-%d %H:%M"),
+                                   "passed": sorted((earlier | _PASSED) - _FAILED)}))
+    partial.replace(memo)
 
 
 @pytest.fixture(scope="session")
@@ -124,9 +216,10 @@ def pytest_collection_finish(session):
         return
     from fieldguide_site.execute import expected_seconds, run_all
 
-    names = snippets_used(session.items)
+    items = [item for item in session.items if not item.get_closest_marker("skip")]  # remembered passes
+    names = snippets_used(items) if items else []
     also = []
-    if any("other_code_path" in getattr(item, "fixturenames", ()) for item in session.items):
+    if any("other_code_path" in getattr(item, "fixturenames", ()) for item in items):
         also.append((expected_seconds(ON_ANOTHER_CODE_PATH), _run_on_another_code_path))
     if not names and not also:
         return
@@ -145,3 +238,4 @@ def pytest_collection_modifyitems(session, config, items):
     timeout, and the build then finds every run cached.
     """
     items.sort(key=lambda item: "built_site" in getattr(item, "fixturenames", ()))
+    _skip_remembered_passes(items)

@@ -301,3 +301,34 @@ def test_serve_execute_runs_every_snippet_two_at_a_time_before_building(monkeypa
     monkeypatch.setenv("FIELDGUIDE_EXECUTE", "1")
     hooks.on_pre_build({})
     assert asked == [all_snippets()]
+
+
+def test_the_suite_remembers_passes_by_the_whole_tree_and_forgets_them_on_any_change(tmp_path, monkeypatch):
+    """Issue 28 §2: an unchanged re-run skips what passed on this exact tree; a changed file, a new
+    file, the course seed or a variable a run reads gives another key (an ignored file does not)."""
+    from conftest import tree_key
+
+    repo = tmp_path / "checkout"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    (repo / ".gitignore").write_text(".cache/\n")
+    (repo / "page.md").write_text("one\n")
+    subprocess.run(["git", "add", "."], cwd=repo, check=True)
+    first = tree_key(repo)
+    assert first and tree_key(repo) == first
+    (repo / ".cache").mkdir()
+    (repo / ".cache" / "run.json").write_text("{}")
+    assert tree_key(repo) == first, "an ignored file changed the key"
+    (repo / "page.md").write_text("two\n")
+    edited = tree_key(repo)
+    assert edited != first
+    (repo / "new.md").write_text("new\n")  # untracked, not ignored: a test may read it
+    added = tree_key(repo)
+    assert added != edited
+    (tmp_path / "shared" / "seed").mkdir(parents=True)
+    (tmp_path / "shared" / "seed" / "course.txt").write_text("seed\n")
+    seeded = tree_key(repo)
+    assert seeded != added
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")
+    assert tree_key(repo) != seeded
+    assert tree_key(tmp_path / "not-a-checkout") is None
