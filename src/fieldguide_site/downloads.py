@@ -60,7 +60,8 @@ def box(name: str, page_path: str) -> str:
     links = " · ".join(f'<a href="{root}/{FOLDER}/{target}" download><code>{shown}</code></a>' for target, shown in
                        ((f"{name}.py", f"{stem}.py"), (f"{name}.ipynb", f"{stem}.ipynb"), (wheel_name(), wheel_name())))
     body = "\n".join(f"    {line}" for line in lines)
-    return (f'\n!!! tip "Run it yourself, outside this repository"\n'
+    # Folded (issue 26 §5): the page's idea stays open, the commands one click away.
+    return (f'\n??? tip "Run it yourself, outside this repository"\n'
             f"    Download {links}, then in a fresh virtual environment (Python 3.11+; the wheel asks for at "
             f"least the library versions this build tested):\n\n"
             f"    ```console\n{body}\n    ```\n")
