@@ -89,12 +89,11 @@ def _skip_remembered_passes(items) -> None:
     memo = MEMO / f"{key}.json"
     if key is None or os.environ.get("FIELDGUIDE_RETEST") == "1" or not memo.is_file():
         return
-    kept = json.loads(memo.read_text())
-    passed, when = set(kept["passed"]), kept["when"]
+    passed = json.loads(memo.read_text())["passed"]  # node id -> when it passed
     for item in items:
         if item.nodeid in passed:
-            item.add_marker(pytest.mark.skip(
-                reason=f"passed on this exact tree and environment at {when} (FIELDGUIDE_RETEST=1 runs it again)"))
+            item.add_marker(pytest.mark.skip(reason=f"passed on this exact tree and environment at "
+                                                    f"{passed[item.nodeid]} (FIELDGUIDE_RETEST=1 runs it again)"))
 
 
 def pytest_runtest_logreport(report):
@@ -112,14 +111,15 @@ def _remember_passes() -> None:
     if key is None:
         return
     memo = MEMO / f"{key}.json"
-    earlier = set(json.loads(memo.read_text())["passed"]) if memo.is_file() else set()
+    passed = json.loads(memo.read_text())["passed"] if memo.is_file() else {}
+    now = time.strftime("%Y-%m-%d %H:%M")
+    passed = {node: when for node, when in {**passed, **{node: now for node in _PASSED}}.items() if node not in _FAILED}
     MEMO.mkdir(parents=True, exist_ok=True)
     for old in MEMO.glob("*.json"):  # one tree remembered: the last
         if old != memo:
             old.unlink()
     partial = memo.with_suffix(".partial")
-    partial.write_text(json.dumps({"when": time.strftime("%Y-%m-%d %H:%M"),
-                                   "passed": sorted((earlier | _PASSED) - _FAILED)}))
+    partial.write_text(json.dumps({"passed": dict(sorted(passed.items()))}))
     partial.replace(memo)
 
 

@@ -332,3 +332,7 @@ def test_the_suite_remembers_passes_by_the_whole_tree_and_forgets_them_on_any_ch
     monkeypatch.setenv("OMP_NUM_THREADS", "7")
     assert tree_key(repo) != seeded
     assert tree_key(tmp_path / "not-a-checkout") is None
+    # Asking for every test again re-runs tests, not snippets: the runs' key does not see it.
+    before, key = execute.result_environment(), tree_key(repo)
+    monkeypatch.setenv("FIELDGUIDE_RETEST", "1")
+    assert execute.result_environment() == before and tree_key(repo) == key

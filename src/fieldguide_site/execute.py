@@ -43,7 +43,7 @@ SNIPPETS = REPO / "snippets"
 LIBRARY = Path(fieldguide.__file__).resolve().parent  # the runtime package snippets import
 # FIELDGUIDE_* variables that do not: where things are kept, logs, and what the key holds already.
 _NOT_RESULTS = {"FIELDGUIDE_RUNS", "FIELDGUIDE_CACHE", "FIELDGUIDE_NETGUARD_LOG", "FIELDGUIDE_EXECUTE", "FIELDGUIDE_RECORDS",
-                "FIELDGUIDE_SCALE", "FIELDGUIDE_DEVICE"}
+                "FIELDGUIDE_SCALE", "FIELDGUIDE_DEVICE", "FIELDGUIDE_RETEST"}
 
 
 # The site runs two snippets at a time (``run_all``), each on half the cores unless the environment
